@@ -1,0 +1,73 @@
+# The two commands of the README: `make serve` and `make test`. Both do all the set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+
+.PHONY: help setup browser test lint unit nbval book book-check browser-test serve lab execute clean
+
+help:
+	@echo "make serve    build the site and serve it at http://127.0.0.1:$(PORT) (does the set-up)"
+	@echo "make test     run every test (does the set-up, including a headless Chromium)"
+	@echo "make book     build the site into _build/html"
+	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make execute  re-execute every lesson and store its outputs"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+browser: $(STAMP)
+	bash scripts/ensure_browser.sh
+
+# ---- tests -------------------------------------------------------------------------------
+test: setup browser
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint unit nbval book-check browser-test && \
+	echo "make test: all passed in $$(( $$(date +%s) - start )) s"
+
+lint: setup
+	$(BIN)/ruff check .
+
+unit: setup
+	$(BIN)/python -m pytest tests --ignore=tests/browser
+
+# nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
+nbval: setup
+	$(NBVAL)
+	$(NBVAL)
+
+book-check: setup
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . --all -nW --keep-going && \
+	echo "book build: $$(( $$(date +%s) - start )) s"
+
+browser-test: setup browser
+	$(BIN)/python -m pytest tests/browser
+
+# ---- the site and the lessons --------------------------------------------------------------
+book: setup
+	$(BIN)/jupyter-book build . -nW --keep-going
+
+serve: book
+	@echo "Serving the course at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+lab: setup
+	$(BIN)/jupyter lab notebooks
+
+execute: setup
+	$(BIN)/python scripts/execute_notebooks.py notebooks/[0-9]*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,386 @@
+"""What every checker shares (private): run the learner's code safely, read what it returned,
+compare arrays, and phrase numbers, shapes and indices for messages.
+
+A checker is written as a straight sequence of steps that calls :func:`fail` at the first
+problem; :func:`run_check` turns that into a :class:`CheckResult` and makes sure nothing the
+learner's code does (raise, warn, return garbage) escapes as an exception.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import numbers
+import re
+import traceback
+import warnings
+from typing import NoReturn
+
+import numpy as np
+
+from .result import CheckResult
+
+RTOL = 1e-4  # loose enough for float32 and torch learners, far below any real mistake
+ATOL = 1e-5
+MAX_QUOTED_TEXT = 160  # longest piece of the learner's own text (error message, code line) quoted
+LARGEST_RESULT = 10_000_000  # elements; anything bigger is reported by shape without converting
+
+
+class Verdict(Exception):
+    """Stops a checker at the first problem; carries the finished result."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.message)
+        self.result = result
+
+
+def fail(mistake: str | None, message: str) -> NoReturn:
+    """End the check as not passed, with a catalogue key (or None) and a message."""
+    raise Verdict(CheckResult(passed=False, mistake=mistake, message=message))
+
+
+def run_check(steps, *args) -> CheckResult:
+    """Run ``steps(*args)``, which returns the success message or calls :func:`fail`.
+
+    numpy floating-point warnings and Python warnings are silenced (a learner's overflow is
+    diagnosed, not printed). Anything unexpected becomes a not-passed result, never an
+    exception — except KeyboardInterrupt and SystemExit, which the learner asked for.
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return CheckResult(passed=True, mistake=None, message=steps(*args))
+        except Verdict as verdict:
+            return verdict.result
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # noqa: BLE001 - never raise at the learner
+            return CheckResult(
+                passed=False,
+                mistake=None,
+                message=(
+                    f"The checker could not finish: it hit {describe_exception(error)} while "
+                    "reading your result. Make sure your function returns plain numpy arrays "
+                    "(or torch tensors); if it does, please tell the course authors."
+                ),
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# calling the learner's code
+# ---------------------------------------------------------------------------------------------
+
+
+def require_callable(fn, checker_name: str, example: str) -> None:
+    """Fail with ``wrong_type`` unless ``fn`` can be called."""
+    if not callable(fn):
+        fail(
+            "wrong_type",
+            f"{checker_name} needs your function itself, e.g. {example}; you passed "
+            f"{describe_value(fn)}.",
+        )
+
+
+def call_learner(fn, *args, inputs: str, kwargs=None, after_success: str = "", action=None):
+    """Call ``fn(*args, **kwargs)`` on copies of the arguments; a raise becomes ``raised``.
+
+    Args:
+        inputs: the inputs in words, e.g. "q of shape (5, 16) and k of shape (7, 16)".
+        after_success: what to add when an earlier, simpler input worked (a hint at what the
+            new input adds), else the generic "fix that error" advice is given.
+        action: how to name the call in the message (default "Your function raised").
+    """
+    args = tuple(_fresh_copy(a) for a in args)
+    kwargs = {name: _fresh_copy(value) for name, value in (kwargs or {}).items()}
+    try:
+        return fn(*args, **kwargs)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
+        fail("raised", raised_message(error, fn, inputs, after_success, action))
+
+
+def raised_message(error, fn, inputs: str, after_success: str = "", action=None) -> str:
+    """The ``raised`` message: the exception, the learner's line when known, the inputs."""
+    where = learner_line(error, fn)
+    where = f" at `{where}`" if where else ""
+    action = action or "Your function raised"
+    advice = after_success or "Fix that error, then run the check again."
+    return f"{action} {describe_exception(error)}{where} when called with {inputs}. {advice}"
+
+
+def _fresh_copy(value):
+    """A copy of an array argument, so a learner's in-place edit cannot change the checker's."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
+
+
+def describe_exception(error: BaseException) -> str:
+    """``"ValueError: the first line of its message"``, shortened, without memory addresses."""
+    name = type(error).__name__
+    text = " ".join(_safe_str(error).split())
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", text)  # addresses differ run to run (nbval)
+    text = shorten(text)
+    return f"{name}: {text}" if text else name
+
+
+def learner_line(error: BaseException, fn) -> str:
+    """The last line of the learner's own code in the traceback, or "" if unknown."""
+    filenames = _learner_filenames(fn)
+    if not filenames:
+        return ""
+    try:
+        frames = traceback.extract_tb(error.__traceback__)
+    except Exception:  # noqa: BLE001 - a broken traceback just means no line
+        return ""
+    for frame in reversed(frames):
+        if frame.filename in filenames:
+            line = frame.line or linecache.getline(frame.filename, frame.lineno or 0)
+            return shorten(" ".join(str(line).split()))
+    return ""
+
+
+def _learner_filenames(fn) -> set[str]:
+    """Files that hold the learner's code: the function's own, or a class's methods'."""
+    candidates = [fn, getattr(fn, "__func__", None), getattr(fn, "forward", None)]
+    if isinstance(fn, type):
+        candidates += [vars(fn).get("__init__"), vars(fn).get("forward")]
+    names = set()
+    for candidate in candidates:
+        code = getattr(getattr(candidate, "__func__", candidate), "__code__", None)
+        filename = getattr(code, "co_filename", None)
+        if isinstance(filename, str):
+            names.add(filename)
+    return names
+
+
+def _safe_str(value) -> str:
+    try:
+        return str(value)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - an object whose __str__ fails says nothing
+        return ""
+
+
+def shorten(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
+    """Cut ``text`` to ``limit`` characters, ending with "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# reading what the learner returned
+# ---------------------------------------------------------------------------------------------
+
+
+def is_torch_tensor(value) -> bool:
+    """True for a torch tensor, without importing torch."""
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def describe_value(value) -> str:
+    """Name what a value is, e.g. "None", "a tuple of 2 items", "a numpy array of shape (3,)"."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray) or is_torch_tensor(value):
+        kind = "a torch tensor" if is_torch_tensor(value) else "a numpy array"
+        return f"{kind} of shape {fmt_shape(getattr(value, 'shape', ()))}"
+    if isinstance(value, (tuple, list)):
+        count = len(value)
+        return f"a {type(value).__name__} of {count} item{'s' if count != 1 else ''}"
+    if isinstance(value, (numbers.Number, np.generic)):
+        return f"the single number {fmt_number(value) if _is_real(value) else _safe_str(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (numbers.Real, np.floating, np.integer, np.bool_))
+
+
+def to_array(value, what: str, expected_shape) -> np.ndarray:
+    """Return ``value`` as a float64 numpy array; fail with ``wrong_type`` if it is not one.
+
+    Accepts numpy arrays, torch tensors (detached and copied to the CPU), nested lists and
+    numbers. A result far too large to be right is reported as ``wrong_shape`` by its shape
+    alone, without converting it.
+
+    Args:
+        what: how to name the value in a message, e.g. "Your function's result".
+        expected_shape: shown in the message, e.g. ``(10, 12)``.
+    """
+    wanted = f"an array of shape {fmt_shape(expected_shape)}"
+    if value is None:
+        fail(
+            "wrong_type",
+            f"{what} is None instead of {wanted}. Finish the code and end it with "
+            "`return ...` (a function without a return statement returns None).",
+        )
+    shape = _shape_of(value)
+    if shape is not None and math.prod(shape) > LARGEST_RESULT:
+        fail(
+            "wrong_shape",
+            f"{what} has shape {fmt_shape(shape)} but should have shape "
+            f"{fmt_shape(expected_shape)}.",
+        )
+    if is_torch_tensor(value):
+        array = _torch_to_numpy(value)
+    elif isinstance(value, (np.ndarray, list, tuple, numbers.Number, np.generic)) or hasattr(
+        value, "__array__"
+    ):
+        try:
+            array = np.asarray(value)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - e.g. a ragged nested list
+            fail(
+                "wrong_type",
+                f"{what} is {describe_value(value)} that numpy cannot turn into an array "
+                f"(rows of different lengths?); return {wanted}.",
+            )
+    else:
+        fail("wrong_type", f"{what} is {describe_value(value)}, not {wanted}.")
+    return _as_float64(array, what, wanted)
+
+
+def _shape_of(value):
+    shape = getattr(value, "shape", None)
+    if isinstance(value, np.ndarray) or is_torch_tensor(value):
+        try:
+            return tuple(int(n) for n in shape)
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def _torch_to_numpy(tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.is_complex():
+        return tensor.resolve_conj().numpy()
+    if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
+        tensor = tensor.float()
+    return tensor.resolve_conj().resolve_neg().numpy()
+
+
+def _as_float64(array: np.ndarray, what: str, wanted: str) -> np.ndarray:
+    kind = array.dtype.kind
+    if kind in "biuf":
+        return np.array(array, dtype=np.float64)
+    if kind == "O":
+        try:
+            return np.array(array, dtype=np.float64)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - e.g. an array of None
+            pass
+    fail(
+        "wrong_type",
+        f"{what} is an array of {_dtype_words(array)} (dtype {array.dtype}), not of real "
+        f"numbers; return {wanted} of floats.",
+    )
+
+
+def _dtype_words(array: np.ndarray) -> str:
+    return {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects"}.get(
+        array.dtype.kind, "non-numbers"
+    )
+
+
+def as_pair(value, what: str, names: tuple[str, str], hint: str) -> tuple:
+    """Return the two items of a returned tuple/list, or fail with ``wrong_type``."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return value[0], value[1]
+    fail(
+        "wrong_type",
+        f"{what} returned {describe_value(value)} instead of a pair ({names[0]}, {names[1]}). "
+        f"{hint}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# comparing
+# ---------------------------------------------------------------------------------------------
+
+
+def close(got: np.ndarray, expected: np.ndarray) -> bool:
+    """Same shape and equal within float32-friendly tolerances (NaN never equals anything)."""
+    return got.shape == expected.shape and bool(
+        np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
+    )
+
+
+def largest_difference(got: np.ndarray, expected: np.ndarray) -> tuple[tuple[int, ...], float, float]:
+    """The index where ``got`` is furthest from ``expected`` (NaN counts as furthest)."""
+    gap = np.abs(got - expected)
+    gap[~np.isfinite(gap)] = np.inf
+    index = np.unravel_index(int(np.argmax(gap)), got.shape)
+    index = tuple(int(i) for i in index)
+    return index, float(got[index]), float(expected[index])
+
+
+def difference_clause(name: str, got: np.ndarray, expected: np.ndarray) -> str:
+    """E.g. "weights[0, 2] is 0.61 instead of 0.43" at the largest difference."""
+    index, got_value, expected_value = largest_difference(got, expected)
+    return f"{name}{fmt_index(index)} is {fmt_number(got_value)} instead of {fmt_number(expected_value)}"
+
+
+def nonfinite_where_finite(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """A bool array: True where the learner has NaN/inf but the reference is finite."""
+    return ~np.isfinite(got) & np.isfinite(expected)
+
+
+def scale_factor(got: np.ndarray, reference: np.ndarray) -> float | None:
+    """The c with ``got ≈ c * reference``, if there is one, else None."""
+    if got.shape != reference.shape or not np.isfinite(got).all():
+        return None
+    denominator = float(np.sum(reference * reference))
+    if denominator == 0:
+        return None
+    factor = float(np.sum(got * reference)) / denominator
+    return factor if close(got, factor * reference) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# formatting for messages (deterministic: no addresses, fixed precision)
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt_number(value) -> str:
+    """A number with 3 significant digits, without exponent: 0.583, 1000, -2.5, nan."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    return np.format_float_positional(value, precision=3, unique=True, fractional=False, trim="-")
+
+
+def fmt_vector(values, limit: int = 6) -> str:
+    """E.g. "[0.583, -1.2, 0.1]"; longer vectors end in ", …"."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    shown = ", ".join(fmt_number(v) for v in values[:limit])
+    return f"[{shown}{', …' if values.size > limit else ''}]"
+
+
+def fmt_shape(shape) -> str:
+    """A shape as a tuple, e.g. "(2, 5, 7)" and "(7,)"."""
+    return str(tuple(int(n) for n in shape))
+
+
+def fmt_index(index) -> str:
+    """An index as written in code, e.g. "[0, 2, 3]"."""
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def shape_problem(what: str, got_shape, expected_shape, layout: str) -> str:
+    """E.g. "Your result has shape (12, 10) but should have shape (10, 12) = (seq_len, d_model)."."""
+    return (
+        f"{what} has shape {fmt_shape(got_shape)} but should have shape "
+        f"{fmt_shape(expected_shape)} = {layout}."
+    )
+
+
+def swapped_last_axes(shape) -> tuple:
+    """``shape`` with its last two axes swapped."""
+    shape = tuple(shape)
+    return shape[:-2] + (shape[-1], shape[-2]) if len(shape) >= 2 else shape

@@ -1,0 +1,65 @@
+"""CheckResult: what every exercise checker returns, readable as text and as a Jupyter box."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+
+_PASSED_PREFIX = "✓ Passed:"
+_NOT_YET_PREFIX = "✗ Not yet:"
+
+# Colours only decorate: the words "Passed" / "Not yet" carry the meaning. Text colour is set
+# explicitly so the box stays readable in dark themes (contrast > 10:1 on both backgrounds).
+_BOX_STYLE = (
+    "border-left: 0.3em solid {border}; background: {background}; color: #1f2937; "
+    "padding: 0.5em 0.75em; margin: 0.25em 0; border-radius: 0.2em; "
+    "font-family: system-ui, sans-serif; line-height: 1.4"
+)
+_PASSED_COLOURS = {"border": "#15803d", "background": "#f0fdf4"}
+_NOT_YET_COLOURS = {"border": "#b45309", "background": "#fff7ed"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one exercise checker.
+
+    Attributes:
+        passed: True when the learner's code matched the reference on every input.
+        mistake: a key of the mistake catalogue (e.g. ``"missing_scale"``) when the checker
+            recognised what went wrong, else None.
+        message: one or two sentences: what went wrong, with the shapes or numbers that show
+            it, and how to fix it (or, when passed, what was checked).
+
+    ``bool(result)`` is ``result.passed``. ``str(result)`` and ``repr(result)`` start with
+    "✓ Passed:" or "✗ Not yet:"; in Jupyter the result shows as a small box with the same words
+    (``_repr_html_``). Both are deterministic, so notebooks can store them for nbval.
+
+    Returned by every ``check_*`` function in :mod:`mha_lib.exercises` (lessons 01 to 08).
+    """
+
+    passed: bool
+    mistake: str | None
+    message: str
+
+    def __bool__(self) -> bool:
+        return bool(self.passed)
+
+    @property
+    def headline(self) -> str:
+        """ "✓ Passed:" or "✗ Not yet:" — the words that carry the verdict."""
+        return _PASSED_PREFIX if self.passed else _NOT_YET_PREFIX
+
+    def __str__(self) -> str:
+        return f"{self.headline} {self.message}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colours = _PASSED_COLOURS if self.passed else _NOT_YET_COLOURS
+        mistake = "" if self.mistake is None else f' data-mistake="{html.escape(self.mistake)}"'
+        return (
+            f'<div class="mha-check" data-passed="{"true" if self.passed else "false"}"'
+            f'{mistake} role="status" style="{_BOX_STYLE.format(**colours)}">'
+            f"{html.escape(str(self))}</div>"
+        )

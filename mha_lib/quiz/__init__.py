@@ -1,0 +1,52 @@
+"""Quizzes for the course: question banks (data), one HTML builder, one browser behaviour.
+
+* :mod:`.bank` - load and validate ``notebooks/quizzes/<lesson-stem>.yml``;
+* :mod:`.render` - :func:`render_quiz_html`, deterministic markup with the answer key;
+* :mod:`.widget` - :class:`QuizWidget` (anywidget) and :func:`show_quiz` for lesson notebooks;
+* ``static/mha_quiz.js`` and ``static/mha_quiz.css`` - behaviour and style, used both by the
+  widget and by the static site (copied to ``_static/``).
+
+The widget names are imported lazily so that loading and validating banks does not need
+ipywidgets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .bank import MISCONCEPTIONS, BankError, load_all_banks, load_bank, quiz_dir, validate_bank
+from .render import render_quiz_html
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .widget import QuizWidget, show_quiz
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+"""Folder holding ``mha_quiz.js`` and ``mha_quiz.css`` (for the site's ``_static/``)."""
+
+__all__ = [
+    "MISCONCEPTIONS",
+    "STATIC_DIR",
+    "BankError",
+    "QuizWidget",
+    "load_all_banks",
+    "load_bank",
+    "quiz_dir",
+    "render_quiz_html",
+    "show_quiz",
+    "validate_bank",
+]
+
+_LAZY = {"QuizWidget", "show_quiz"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import widget
+
+        return getattr(widget, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)

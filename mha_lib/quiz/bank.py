@@ -1,0 +1,291 @@
+"""Load and validate the course's quiz question banks.
+
+A bank is a YAML list of questions stored in ``notebooks/quizzes/<lesson-stem>.yml``. It is
+checked in two layers: the JSON Schema in ``schema.json`` (structure, types, allowed fields)
+and the semantic rules below (exactly one correct option for ``single``, unique ids, ...).
+Every problem is reported at once, each with the bank and the question id, in one
+:class:`BankError`.
+
+Introduced in notebooks/01_input_vectors.ipynb (the first lesson with a quiz).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+__all__ = [
+    "MISCONCEPTIONS",
+    "SCHEMA",
+    "BankError",
+    "load_all_banks",
+    "load_bank",
+    "quiz_dir",
+    "validate_bank",
+]
+
+_HERE = Path(__file__).resolve().parent
+SCHEMA_PATH = _HERE / "schema.json"
+MISCONCEPTIONS_PATH = _HERE / "misconceptions.yml"
+CHOICE_TYPES = ("single", "multiple")
+
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+Draft202012Validator.check_schema(SCHEMA)
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+class BankError(ValueError):
+    """A question bank is malformed; ``problems`` lists every problem found (one per line)."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in quiz bank(s):"
+        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate mapping keys (plain PyYAML keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, yaml.Mark] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BankError([f"{path}: not valid UTF-8 ({exc})"]) from exc
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise BankError([f"{path}: invalid YAML: {exc}"]) from exc
+
+
+def _load_misconceptions() -> dict[int, dict[str, str]]:
+    raw = yaml.safe_load(MISCONCEPTIONS_PATH.read_text(encoding="utf-8"))
+    table = {int(k): {"title": str(v["title"]), "text": str(v["text"])} for k, v in raw.items()}
+    if sorted(table) != list(range(1, 11)):
+        raise RuntimeError(f"{MISCONCEPTIONS_PATH} must number its entries 1 to 10")
+    return table
+
+
+MISCONCEPTIONS: dict[int, dict[str, str]] = _load_misconceptions()
+"""The ten numbered misconceptions of the design notes: number -> {"title", "text"}."""
+
+
+def quiz_dir() -> Path:
+    """The folder holding the banks: ``$MHA_QUIZ_DIR`` or ``<repo>/notebooks/quizzes``."""
+    override = os.environ.get("MHA_QUIZ_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    return Path(__file__).resolve().parents[2] / "notebooks" / "quizzes"
+
+
+def _bank_path(stem_or_path: str | os.PathLike[str]) -> Path:
+    text = os.fspath(stem_or_path)
+    looks_like_path = (
+        isinstance(stem_or_path, os.PathLike)
+        or os.sep in text
+        or "/" in text
+        or text.endswith((".yml", ".yaml"))
+    )
+    path = Path(text) if looks_like_path else quiz_dir() / f"{text}.yml"
+    if not path.is_file():
+        where = path.parent
+        known = sorted(p.stem for p in where.glob("*.yml")) if where.is_dir() else []
+        raise FileNotFoundError(
+            f"no quiz bank {path}" + (f"; banks there: {', '.join(known)}" if known else "")
+        )
+    return path
+
+
+def _label(questions: Any, index: int) -> str:
+    question = questions[index] if isinstance(questions, list) else None
+    qid = question.get("id") if isinstance(question, dict) else None
+    if isinstance(qid, str) and qid:
+        return f"question {qid!r}"
+    return f"question #{index + 1} (no valid id)"
+
+
+def _schema_message(error: Any, question: Any) -> str:
+    field_path = list(error.absolute_path)[1:]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in field_path).lstrip(".")
+    if error.validator == "not" and error.validator_value == {}:
+        # The schema's "forbidden" definition: a field this question type must not have.
+        qtype = question.get("type") if isinstance(question, dict) else None
+        return f"field {where!r} is not allowed in a {qtype!s} question"
+    return f"{where}: {error.message}" if where else error.message
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _semantic_problems(question: dict[str, Any]) -> list[str]:
+    """Rules the schema cannot express, for one schema-valid question."""
+    problems: list[str] = []
+    qtype = question["type"]
+    if qtype in CHOICE_TYPES:
+        options = question["options"]
+        n_correct = sum(1 for o in options if o["correct"] is True)
+        if len(options) < 2:
+            problems.append(f"a {qtype} question needs at least 2 options, got {len(options)}")
+        if qtype == "single" and n_correct != 1:
+            problems.append(f"a single-choice question needs exactly 1 correct option, got {n_correct}")
+        if qtype == "multiple":
+            if n_correct < 1:
+                problems.append("a multiple-choice question needs at least 1 correct option, got 0")
+            if n_correct == len(options):
+                problems.append(
+                    "a multiple-choice question needs at least 1 incorrect option; all are correct"
+                )
+        seen: dict[str, int] = {}
+        for i, option in enumerate(options):
+            if not option["explain"].strip():
+                problems.append(f"option {i + 1} has an empty 'explain'")
+            key = _norm(option["text"])
+            if key in seen:
+                problems.append(f"options {seen[key] + 1} and {i + 1} have the same text")
+            else:
+                seen[key] = i
+    elif qtype == "numeric":
+        answer = question["answer"]
+        if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+            problems.append(f"numeric answer must be a number, got {answer!r}")
+        elif not math.isfinite(answer):
+            problems.append(f"numeric answer must be finite, got {answer!r}")
+        tolerance = question.get("tolerance")
+        if tolerance is not None and not math.isfinite(tolerance):
+            problems.append(f"tolerance must be finite, got {tolerance!r}")
+    elif qtype == "shape":
+        answer = question["answer"]
+        bad = [d for d in answer if isinstance(d, bool) or not isinstance(d, int) or d < 1]
+        if bad or not answer:
+            problems.append(f"shape answer must be a list of positive integers, got {answer!r}")
+    for field in ("prompt", "explain"):
+        value = question.get(field)
+        if isinstance(value, str) and not value.strip():
+            problems.append(f"'{field}' is empty")
+    return problems
+
+
+def _problems(questions: Any, source: str) -> list[str]:
+    problems: list[str] = []
+    if not isinstance(questions, list):
+        return [f"{source}: a bank must be a YAML list of questions, got {type(questions).__name__}"]
+    invalid: set[int] = set()
+    errors = sorted(
+        _VALIDATOR.iter_errors(questions),
+        key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.path],
+    )
+    for error in errors:
+        path = list(error.absolute_path)
+        if not path:
+            problems.append(f"{source}: {error.message}")
+            continue
+        index = path[0]
+        invalid.add(index)
+        message = _schema_message(error, questions[index])
+        problems.append(f"{source}: {_label(questions, index)}: {message}")
+    first_seen: dict[str, int] = {}
+    for index, question in enumerate(questions):
+        if not isinstance(question, dict):
+            continue
+        qid = question.get("id")
+        if isinstance(qid, str):
+            if qid in first_seen:
+                problems.append(
+                    f"{source}: question {qid!r}: duplicate id (questions #{first_seen[qid] + 1}"
+                    f" and #{index + 1})"
+                )
+            else:
+                first_seen[qid] = index
+        if index not in invalid:
+            problems.extend(
+                f"{source}: {_label(questions, index)}: {p}" for p in _semantic_problems(question)
+            )
+    return problems
+
+
+def validate_bank(questions: Any, source: str = "<bank>") -> list[dict[str, Any]]:
+    """Check one bank against the schema and the semantic rules; return it unchanged.
+
+    Raises :class:`BankError` listing every problem, each naming ``source`` and the question id.
+    """
+    problems = _problems(questions, source)
+    if problems:
+        raise BankError(problems)
+    return questions
+
+
+def load_bank(stem_or_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Load and validate one bank, by lesson stem (``"01_input_vectors"``) or by file path."""
+    path = _bank_path(stem_or_path)
+    return validate_bank(_load_yaml(path), source=str(path))
+
+
+def load_all_banks(directory: str | os.PathLike[str] | None = None) -> dict[str, list[dict]]:
+    """Load every ``*.yml`` bank in ``directory`` (default :func:`quiz_dir`), stem -> questions.
+
+    Also checks that question ids are unique across the whole course. All problems in all
+    banks are reported together in one :class:`BankError`.
+    """
+    folder = Path(directory) if directory is not None else quiz_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no quiz folder {folder}")
+    banks: dict[str, list[dict]] = {}
+    problems: list[str] = []
+    owner: dict[str, Path] = {}
+    problems.extend(
+        f"{path}: quiz banks must use the .yml suffix (this file would be ignored)"
+        for path in sorted(folder.glob("*.yaml"))
+    )
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            data = _load_yaml(path)
+        except BankError as exc:
+            problems.extend(exc.problems)
+            continue
+        bank_problems = _problems(data, str(path))
+        problems.extend(bank_problems)
+        if isinstance(data, list):
+            for question in data:
+                qid = question.get("id") if isinstance(question, Mapping) else None
+                if not isinstance(qid, str):
+                    continue
+                if qid in owner and owner[qid] != path:
+                    problems.append(
+                        f"{path}: question {qid!r}: id already used in {owner[qid]}"
+                        " (ids must be unique across the course)"
+                    )
+                owner.setdefault(qid, path)
+        if not bank_problems:
+            banks[path.stem] = data
+    if problems:
+        raise BankError(problems)
+    return banks

@@ -1,0 +1,154 @@
+"""Build the quiz markup: the one HTML builder shared by the live widget and the static site.
+
+The output is deterministic (same questions -> byte-identical HTML, no random ids and no
+timestamps) because it is stored in the notebooks and compared by nbval. Every piece of
+bank text is HTML-escaped first; only then do `backtick spans` become ``<code>``.
+
+Behaviour (shuffling, grading, feedback) lives in ``static/mha_quiz.js``, which hydrates
+this markup both inside the anywidget view and on the static site.
+
+Introduced in notebooks/01_input_vectors.ipynb (the first lesson with a quiz).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .bank import CHOICE_TYPES, validate_bank
+
+__all__ = ["default_tolerance", "render_quiz_html"]
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_JSON_SCRIPT_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_HINTS = {
+    "single": "Choose one answer.",
+    "multiple": "Select every true statement (one or more).",
+    "numeric": "Type a number, such as 42 or 0.5.",
+    "shape": "Type a shape, such as (2, 3).",
+}
+_ANSWER_LABELS = {"numeric": "Your answer (a number)", "shape": "Your answer (a shape)"}
+
+
+def default_tolerance(answer: float) -> float:
+    """The tolerance used when a numeric question gives none: a tiny relative epsilon."""
+    return 1e-9 * max(1.0, abs(float(answer)))
+
+
+def _inline(text: str) -> str:
+    """Escape bank text for HTML, then turn `backtick spans` into <code> (on escaped text)."""
+    escaped = html.escape(" ".join(str(text).split()), quote=True)
+    return _CODE_SPAN.sub(r"<code>\1</code>", escaped)
+
+
+def _attr(value: str) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _json_for_script(data: Any) -> str:
+    """JSON that is safe inside <script>: no '<' (so no '</script>' and no '<!--')."""
+    text = json.dumps(
+        data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    for char, escape in _JSON_SCRIPT_ESCAPES.items():
+        text = text.replace(char, escape)  # these characters only occur inside JSON strings
+    return text
+
+
+def _key_entry(question: dict[str, Any]) -> dict[str, Any]:
+    qtype = question["type"]
+    entry: dict[str, Any] = {"type": qtype, "explain": _inline(question.get("explain", ""))}
+    if qtype in CHOICE_TYPES:
+        entry["options"] = [
+            {"correct": bool(o["correct"]), "explain": _inline(o["explain"])}
+            for o in question["options"]
+        ]
+    elif qtype == "numeric":
+        entry["answer"] = question["answer"]
+        tolerance = question.get("tolerance")
+        entry["tolerance"] = (
+            default_tolerance(question["answer"]) if tolerance is None else tolerance
+        )
+    else:
+        entry["answer"] = list(question["answer"])
+    return entry
+
+
+def _question_html(question: dict[str, Any], number: int, total: int) -> list[str]:
+    qid = question["id"]
+    qtype = question["type"]
+    base = f"mhaq-{qid}"
+    hint_id = f"{base}-hint"
+    lines = [
+        f'<div class="mha-quiz-question" data-question-id="{_attr(qid)}"'
+        f' data-type="{_attr(qtype)}">'
+    ]
+    legend = (
+        f'<legend><span class="mha-quiz-qnum">Question {number} of {total}.</span> '
+        f"{_inline(question['prompt'])}</legend>"
+    )
+    if qtype in CHOICE_TYPES:
+        kind = "radio" if qtype == "single" else "checkbox"
+        lines.append(f'<fieldset aria-describedby="{_attr(hint_id)}">')
+        lines.append(legend)
+        lines.append(f'<p class="mha-quiz-hint" id="{_attr(hint_id)}">{_HINTS[qtype]}</p>')
+        lines.append('<div class="mha-quiz-options">')
+        for index, option in enumerate(question["options"]):
+            option_id = f"{base}-{index}"
+            lines.append(
+                f'<div class="mha-quiz-option"><input type="{kind}" id="{_attr(option_id)}"'
+                f' name="{_attr(base)}" value="{index}">'
+                f'<label for="{_attr(option_id)}">{_inline(option["text"])}</label></div>'
+            )
+        lines.append("</div>")
+    else:
+        input_id = f"{base}-answer"
+        lines.append("<fieldset>")
+        lines.append(legend)
+        lines.append(
+            f'<div class="mha-quiz-answer"><label for="{_attr(input_id)}">'
+            f"{_ANSWER_LABELS[qtype]}</label> "
+            f'<input type="text" id="{_attr(input_id)}" name="{_attr(base)}"'
+            f' autocomplete="off" autocapitalize="off" spellcheck="false"'
+            f' aria-describedby="{_attr(hint_id)}"> '
+            f'<span class="mha-quiz-hint" id="{_attr(hint_id)}">{_HINTS[qtype]}</span></div>'
+        )
+    lines.append("</fieldset>")
+    lines.append('<button type="button" class="mha-quiz-check">Check</button>')
+    lines.append(
+        f'<div class="mha-quiz-feedback" id="{_attr(base)}-feedback"'
+        ' aria-live="polite" aria-atomic="true"></div>'
+    )
+    lines.append("</div>")
+    return lines
+
+
+def render_quiz_html(questions: Sequence[dict[str, Any]], quiz_id: str) -> str:
+    """Render a validated bank as self-contained quiz markup (HTML string).
+
+    ``quiz_id`` names the quiz (usually the lesson stem, e.g. ``"01_input_vectors"``) and
+    becomes the wrapper's ``data-mha-quiz`` attribute. The result carries the answer key as
+    ``<script type="application/json" class="mha-quiz-key">`` for grading in the browser.
+    """
+    questions = validate_bank(list(questions), source=f"quiz {quiz_id!r}")
+    total = len(questions)
+    lines = [
+        f'<div class="mha-quiz" data-mha-quiz="{_attr(quiz_id)}">',
+        '<p class="mha-quiz-title"><strong>Check your understanding</strong>'
+        f" ({total} question{'s' if total != 1 else ''})</p>",
+    ]
+    for number, question in enumerate(questions, start=1):
+        lines.extend(_question_html(question, number, total))
+    key = {"version": 1, "questions": {q["id"]: _key_entry(q) for q in questions}}
+    lines.append(f'<script type="application/json" class="mha-quiz-key">{_json_for_script(key)}</script>')
+    lines.append("</div>")
+    return "\n".join(lines) + "\n"

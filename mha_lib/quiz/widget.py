@@ -1,0 +1,91 @@
+"""The quiz as an anywidget: a live view in Jupyter, static HTML everywhere else.
+
+The widget's output carries three representations of the same quiz:
+
+* ``application/vnd.jupyter.widget-view+json`` - the live view (JupyterLab, Notebook 7,
+  VS Code, Colab), rendered by ``static/mha_quiz.js``;
+* ``text/html`` - the deterministic markup of :func:`render_quiz_html`, which the course
+  website shows and hydrates with the same ``mha_quiz.js`` (no kernel, no widget manager);
+* ``text/plain`` - a fixed sentence (no memory address), so stored outputs stay stable.
+
+Introduced in notebooks/01_input_vectors.ipynb (the first lesson with a quiz).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .bank import load_bank
+from .render import render_quiz_html
+
+__all__ = ["CSS_PATH", "ESM_PATH", "STATIC_DIR", "QuizWidget", "show_quiz"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+ESM_PATH = STATIC_DIR / "mha_quiz.js"
+CSS_PATH = STATIC_DIR / "mha_quiz.css"
+
+_HTML_MIME = "text/html"
+_PLAIN_MIME = "text/plain"
+
+
+class QuizWidget(anywidget.AnyWidget):
+    """A lesson's quiz; grading runs in the browser, so no Python callback is needed.
+
+    Args:
+        questions: a bank (list of question dicts), validated on render.
+        quiz_id: the quiz's name, usually the lesson stem (``"01_input_vectors"``).
+    """
+
+    _esm = ESM_PATH
+    _css = CSS_PATH
+
+    html = traitlets.Unicode("").tag(sync=True)
+    quiz_id = traitlets.Unicode("quiz").tag(sync=True)
+    questions = traitlets.List(traitlets.Dict()).tag(sync=True)
+
+    def __init__(
+        self,
+        questions: Sequence[dict[str, Any]] = (),
+        quiz_id: str = "quiz",
+        **kwargs: Any,
+    ) -> None:
+        questions = [dict(q) for q in questions]
+        html = render_quiz_html(questions, quiz_id) if questions else ""
+        super().__init__(questions=questions, quiz_id=quiz_id, html=html, **kwargs)
+
+    @traitlets.observe("questions", "quiz_id")
+    def _rerender(self, _change: dict[str, Any]) -> None:
+        self.html = render_quiz_html(self.questions, self.quiz_id) if self.questions else ""
+
+    def _plain_text(self) -> str:
+        n = len(self.questions)
+        return (
+            f"Quiz {self.quiz_id}: {n} question{'s' if n != 1 else ''}. Run this notebook in "
+            "Jupyter or open the course website to answer."
+        )
+
+    def __repr__(self) -> str:
+        return self._plain_text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if bundle is not None else ({}, {})
+        data = dict(data)
+        data[_PLAIN_MIME] = self._plain_text()
+        data[_HTML_MIME] = self.html
+        return data, dict(metadata)
+
+
+def show_quiz(stem: str | os.PathLike[str]) -> QuizWidget:
+    """Load a lesson's bank (by stem, e.g. ``"01_input_vectors"``, or path) as a quiz widget.
+
+    Make it the last expression of a notebook cell so Jupyter displays it.
+    """
+    questions = load_bank(stem)
+    return QuizWidget(questions=questions, quiz_id=Path(os.fspath(stem)).stem)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Make sure a headless Chromium is there for the browser tests.
+# Order: $MHA_CHROMIUM, a chromium on PATH, Debian's package (when root with apt-get),
+# else Playwright's own browser (`playwright install chromium`, which needs its download host).
+set -euo pipefail
+if [ -n "${MHA_CHROMIUM:-}" ]; then
+  [ -x "$MHA_CHROMIUM" ] || { echo "MHA_CHROMIUM=$MHA_CHROMIUM is not executable" >&2; exit 1; }
+  exit 0
+fi
+if command -v chromium >/dev/null 2>&1; then exit 0; fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian's chromium for the browser tests ..."
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  exit 0
+fi
+echo "No chromium found; installing Playwright's own Chromium ..."
+.venv/bin/python -m playwright install chromium

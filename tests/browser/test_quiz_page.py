@@ -1,0 +1,592 @@
+"""The quiz in a real browser: static markup + mha_quiz.js/css, served on 127.0.0.1 only.
+
+Chromium: $MHA_CHROMIUM, else /usr/bin/chromium, else Playwright's bundled browser.
+Every request to another host is blocked and counted; console output, page errors and
+dialogs (alert) fail the test.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from mha_lib.quiz import load_bank, render_quiz_html
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+REPO = Path(__file__).resolve().parents[2]
+STATIC = REPO / "mha_lib" / "quiz" / "static"
+SCREENSHOTS = REPO / "_build" / "screenshots"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+LESSON = load_bank("01_input_vectors")
+BY_ID = {q["id"]: q for q in LESSON}
+
+HOSTILE = [
+    {
+        "id": "hostile-single",
+        "type": "single",
+        "prompt": "Pick <script>alert(1)</script> or `<img src=x onerror=alert(2)>` & \"q\" 'q'",
+        "options": [
+            {"text": "<script>alert('option')</script>", "correct": True,
+             "explain": "Right </script><script>alert(3)</script> <!-- not a comment"},
+            {"text": "<iframe src=https://example.com/></iframe>", "correct": False,
+             "explain": "Wrong <img src=https://example.com/x.png onerror=alert(4)>"},
+        ],
+        "explain": "Overall </SCRIPT> <style>body{display:none}</style>",
+    },
+    {
+        "id": "hostile-shape",
+        "type": "shape",
+        "prompt": "Shape of `torch.zeros(5)`? <a href=https://example.com>link</a>",
+        "answer": [5],
+        "explain": "</script><!-- --> (5,) is a one-dimensional shape",
+    },
+    {
+        "id": "hostile-numeric",
+        "type": "numeric",
+        "prompt": "What is 0.1 + 0.2? ]]> <base href=https://example.com/>",
+        "answer": 0.3,
+        "tolerance": 1e-6,
+        "explain": "About 0.3 <link rel=stylesheet href=https://example.com/x.css>",
+    },
+]
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Quiz test page</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="_static/mha_quiz.css">
+<script type="module" src="_static/mha_quiz.js"></script>
+<style>
+  body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 1em auto;
+         padding: 0 1em; background: #fff; color: #222; }}
+  @media (prefers-color-scheme: dark) {{
+    body {{ background: #14181e; color: #e3e6ea; }}
+  }}
+</style>
+</head>
+<body>
+<main>
+<h1>Lesson 01: Input vectors</h1>
+<p>Some lesson text before the quiz.</p>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
+def _chromium_path() -> str | None:
+    env = os.environ.get("MHA_CHROMIUM")
+    if env:
+        return env
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    return None
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("quiz_site")
+    (root / "_static").mkdir()
+    for name in ("mha_quiz.js", "mha_quiz.css"):
+        shutil.copy(STATIC / name, root / "_static" / name)
+    lesson_html = render_quiz_html(LESSON, "01_input_vectors")
+    hostile_html = render_quiz_html(HOSTILE, "hostile")
+    pages = {
+        "index.html": lesson_html + "<p>Text between quizzes.</p>\n" + hostile_html,
+        "twice.html": lesson_html + lesson_html,
+        "empty.html": "<p>No quiz here; the widget test mounts one.</p>",
+    }
+    for name, body in pages.items():
+        (root / name).write_text(PAGE.format(body=body), encoding="utf-8")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "lesson_html": lesson_html}
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=_chromium_path(), args=LAUNCH_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    events = {"console": [], "pageerror": [], "blocked": [], "dialog": [], "failed": []}
+    prefix = site["url"] + "/"
+
+    def route(route):
+        if route.request.url.startswith(prefix):
+            route.continue_()
+        else:
+            events["blocked"].append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    pg = context.new_page()
+    pg.on("console", lambda msg: events["console"].append(f"{msg.type}: {msg.text}"))
+    pg.on("pageerror", lambda err: events["pageerror"].append(str(err)))
+    pg.on("requestfailed", lambda req: events["failed"].append(req.url))
+
+    def on_dialog(dialog):
+        events["dialog"].append(dialog.message)
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
+    pg.events = events
+    pg.site = site
+    yield pg
+    context.close()
+    assert events["console"] == [], "console output"
+    assert events["pageerror"] == [], "page errors"
+    assert events["blocked"] == [], "requests to other hosts"
+    assert events["dialog"] == [], "a dialog opened"
+    assert events["failed"] == [], "failed requests"
+
+
+def open_page(page, name="index.html"):
+    page.goto(f"{page.site['url']}/{name}")
+    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
+
+
+def question(page, qid, quiz="01_input_vectors"):
+    return page.locator(f'[data-mha-quiz="{quiz}"] [data-question-id="{qid}"]')
+
+
+def feedback(q):
+    return q.locator(".mha-quiz-feedback")
+
+
+def check_button(q):
+    return q.get_by_role("button", name="Check", exact=True)
+
+
+def choose(q, indices):
+    """Set the choice inputs so that exactly the bank indices `indices` are selected."""
+    inputs = q.locator("input[type=radio], input[type=checkbox]")
+    for k in range(inputs.count()):
+        box = q.locator(f'input[value="{k}"]')
+        if box.get_attribute("type") == "checkbox":
+            box.set_checked(k in indices)
+        elif k in indices:
+            box.check()
+
+
+def correct_indices(qid, bank=BY_ID):
+    return {k for k, o in enumerate(bank[qid]["options"]) if o["correct"]}
+
+
+def wrong_answers(q):
+    """A wrong answer for each type (for multiple: a correct one missed AND a wrong one chosen)."""
+    options = q.get("options", [])
+    if q["type"] == "single":
+        return {min(k for k, o in enumerate(options) if not o["correct"])}
+    if q["type"] == "multiple":
+        right = sorted(k for k, o in enumerate(options) if o["correct"])
+        wrong = [k for k, o in enumerate(options) if not o["correct"]]
+        return set(right[1:]) | {wrong[0]}
+    if q["type"] == "numeric":
+        return str(q["answer"] + 1)
+    dims = [q["answer"][0] + 1, *q["answer"][1:]]
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def words(text, n=6):
+    """The first n words of bank text as the browser shows it (backticks become <code>)."""
+    return " ".join(text.replace("`", "").split()[:n])
+
+
+def right_answer(q):
+    if q["type"] in ("single", "multiple"):
+        return correct_indices(q["id"], {q["id"]: q})
+    if q["type"] == "numeric":
+        return str(q["answer"])
+    return "(" + ", ".join(str(d) for d in q["answer"]) + ")"
+
+
+def answer(page_q, value):
+    if isinstance(value, set):
+        choose(page_q, value)
+    else:
+        page_q.locator("input[type=text]").fill(value)
+    check_button(page_q).click()
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_every_question_wrong_then_right(page):
+    open_page(page)
+    for q in LESSON:
+        loc = question(page, q["id"])
+        fb = feedback(loc)
+        assert fb.get_attribute("data-state") is None
+        answer(loc, wrong_answers(q))
+        expect(fb).to_have_attribute("data-state", "incorrect")
+        expect(fb).to_contain_text("✗ Not quite.")
+        assert fb.inner_text().startswith("✗ Not quite.")
+        answer(loc, right_answer(q))
+        expect(fb).to_have_attribute("data-state", "correct")
+        assert fb.inner_text().startswith("✓ Correct.")
+        if q["type"] in ("numeric", "shape"):
+            expect(fb).to_contain_text(words(q["explain"]))
+
+
+def test_choice_feedback_explains_each_chosen_option(page):
+    open_page(page)
+    q = BY_ID["inputs-matrix-facts"]
+    loc = question(page, q["id"])
+    right = sorted(correct_indices(q["id"]))
+    answer(loc, {right[0]})
+    fb = feedback(loc)
+    expect(fb).to_have_attribute("data-state", "incorrect")
+    missed = len(right) - 1
+    expect(fb).to_contain_text(f"{missed} true statements are still unselected")
+    expect(fb).to_contain_text(words(q["options"][right[0]]["explain"]))
+    # Explanations of options the learner did not choose are not revealed.
+    for k in right[1:]:
+        assert words(q["options"][k]["explain"]) not in fb.text_content()
+
+    single = BY_ID["inputs-repeated-the-rows"]
+    loc = question(page, single["id"])
+    wrong = next(k for k, o in enumerate(single["options"]) if not o["correct"])
+    answer(loc, {wrong})
+    expect(feedback(loc)).to_contain_text(words(single["options"][wrong]["explain"]))
+
+
+@pytest.mark.parametrize(
+    ("qid", "value"),
+    [
+        ("inputs-embedding-params", ""),
+        ("inputs-embedding-params", "   "),
+        ("inputs-embedding-params", "seventy-two"),
+        ("inputs-embedding-params", "1e999"),
+        ("inputs-embedding-params", "NaN"),
+        ("inputs-embedding-params", "Infinity"),
+        ("inputs-embedding-params", "-Infinity"),
+        ("inputs-embedding-params", "0x48"),
+        ("inputs-embedding-params", "7 2"),
+        ("inputs-x-shape", ""),
+        ("inputs-x-shape", "ten by eight"),
+        ("inputs-x-shape", "NaN"),
+        ("inputs-x-shape", "1e999"),
+        ("inputs-x-shape", "(0, 8)"),
+        ("inputs-x-shape", "(-10, 8)"),
+        ("inputs-x-shape", "(10.5, 8)"),
+        ("inputs-x-shape", "()"),
+        ("inputs-x-shape", "(10,, 8)"),
+        ("inputs-x-shape", "(99999999999999999999, 8)"),
+    ],
+)
+def test_invalid_text_answers(page, qid, value):
+    open_page(page)
+    loc = question(page, qid)
+    answer(loc, value)
+    fb = feedback(loc)
+    expect(fb).to_have_attribute("data-state", "invalid")
+    assert fb.inner_text().startswith("Invalid answer:")
+    expect(loc.locator("input[type=text]")).to_have_attribute("aria-invalid", "true")
+    # A valid answer afterwards clears the invalid marker.
+    answer(loc, right_answer(BY_ID[qid]))
+    expect(fb).to_have_attribute("data-state", "correct")
+    assert loc.locator("input[type=text]").get_attribute("aria-invalid") is None
+
+
+def test_nothing_selected_is_invalid(page):
+    open_page(page)
+    for qid in ("inputs-repeated-the-rows", "inputs-matrix-facts"):
+        loc = question(page, qid)
+        check_button(loc).click()
+        expect(feedback(loc)).to_have_attribute("data-state", "invalid")
+        assert feedback(loc).inner_text().startswith("Invalid answer:")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["(10, 8)", "10, 8", "10,8", "10x8", "10 x 8", "10×8", "10 × 8", "[10, 8]", " ( 10 , 8 ) ",
+     "(10, 8,)", "torch.Size([10, 8])", "10X8"],
+)
+def test_shape_formats_accepted(page, value):
+    open_page(page)
+    loc = question(page, "inputs-x-shape")
+    answer(loc, value)
+    expect(feedback(loc)).to_have_attribute("data-state", "correct")
+
+
+@pytest.mark.parametrize(("value", "state"), [("(5,)", "correct"), ("5", "correct"),
+                                              ("[5]", "correct"), ("(5, 1)", "incorrect")])
+def test_one_dimensional_shape(page, value, state):
+    open_page(page)
+    loc = question(page, "hostile-shape", quiz="hostile")
+    answer(loc, value)
+    expect(feedback(loc)).to_have_attribute("data-state", state)
+
+
+@pytest.mark.parametrize(("value", "state"), [("0.3", "correct"), ("0.30000001", "correct"),
+                                              (".3", "correct"), ("3e-1", "correct"),
+                                              ("0.31", "incorrect"), ("\u22120.3", "incorrect")])
+def test_numeric_tolerance(page, value, state):
+    open_page(page)
+    loc = question(page, "hostile-numeric", quiz="hostile")
+    answer(loc, value)
+    expect(feedback(loc)).to_have_attribute("data-state", state)
+
+
+def test_enter_in_text_box_checks(page):
+    open_page(page)
+    for qid, value, state in [("inputs-embedding-params", "72", "correct"),
+                              ("inputs-x-shape", "(8, 10)", "incorrect"),
+                              ("inputs-similarity-shape", "abc", "invalid")]:
+        loc = question(page, qid)
+        box = loc.locator("input[type=text]")
+        box.fill(value)
+        box.press("Enter")
+        expect(feedback(loc)).to_have_attribute("data-state", state)
+    # Enter did not submit or reload anything: the page is still hydrated and unchanged.
+    assert page.url.endswith("/index.html")
+
+
+def test_double_click_and_repeated_checks(page):
+    open_page(page)
+    loc = question(page, "inputs-embedding-params")
+    loc.locator("input[type=text]").fill("72")
+    check_button(loc).dblclick()
+    for _ in range(5):
+        check_button(loc).click(delay=0)
+    expect(feedback(loc)).to_have_attribute("data-state", "correct")
+    assert feedback(loc).inner_text().count("✓ Correct.") == 1
+
+
+def _focused(page):
+    return page.evaluate(
+        """() => {
+            const a = document.activeElement;
+            const q = a && a.closest('[data-question-id]');
+            return {tag: a.tagName, type: a.type || null, value: a.value || null,
+                    text: a.textContent, question: q ? q.dataset.questionId : null,
+                    checked: !!a.checked};
+        }"""
+    )
+
+
+def test_keyboard_only(page):
+    open_page(page)
+    # Tab from the top of the page to the first option of the first question.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if _focused(page)["question"] == "inputs-repeated-the-rows":
+            break
+    state = _focused(page)
+    assert state["question"] == "inputs-repeated-the-rows" and state["type"] == "radio"
+    # Space selects the focused radio; arrows move the selection to the right one.
+    page.keyboard.press("Space")
+    assert _focused(page)["checked"]
+    target = str(correct_indices("inputs-repeated-the-rows").pop())
+    for _ in range(8):
+        if _focused(page)["value"] == target:
+            break
+        page.keyboard.press("ArrowDown")
+    assert _focused(page)["value"] == target and _focused(page)["checked"]
+    page.keyboard.press("Tab")
+    assert _focused(page)["tag"] == "BUTTON" and _focused(page)["text"] == "Check"
+    page.keyboard.press("Enter")
+    q1 = question(page, "inputs-repeated-the-rows")
+    expect(feedback(q1)).to_have_attribute("data-state", "correct")
+
+    # Checkboxes: Tab through them, Space on the true statements, then Tab to Check.
+    wanted = {str(k) for k in correct_indices("inputs-matrix-facts")}
+    page.keyboard.press("Tab")
+    while _focused(page)["type"] == "checkbox":
+        if _focused(page)["value"] in wanted:
+            page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+    state = _focused(page)
+    assert state["tag"] == "BUTTON" and state["question"] == "inputs-matrix-facts"
+    page.keyboard.press("Enter")
+    expect(feedback(question(page, "inputs-matrix-facts"))).to_have_attribute(
+        "data-state", "correct"
+    )
+
+    # A text question: Tab into the box, type, Tab to Check, activate it with Space.
+    page.keyboard.press("Tab")
+    assert _focused(page)["type"] == "text" and _focused(page)["question"] == "inputs-x-shape"
+    page.keyboard.type("(10, 8)")
+    page.keyboard.press("Tab")
+    assert _focused(page)["tag"] == "BUTTON"
+    page.keyboard.press("Space")
+    expect(feedback(question(page, "inputs-x-shape"))).to_have_attribute("data-state", "correct")
+
+    # The focus ring is visible (an outline, not just a colour change).
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+
+
+def test_hostile_text_is_shown_as_text(page):
+    open_page(page)
+    hostile = page.locator('[data-mha-quiz="hostile"]')
+    expect(hostile).to_be_visible()
+    expect(hostile.locator("legend").first).to_contain_text(
+        "Pick <script>alert(1)</script> or <img src=x onerror=alert(2)> & \"q\" 'q'"
+    )
+    expect(hostile.get_by_text("<script>alert('option')</script>")).to_be_visible()
+    expect(hostile.get_by_text("<iframe src=https://example.com/></iframe>")).to_be_visible()
+    counts = page.evaluate(
+        """() => ({scripts: document.scripts.length,
+                   injected: document.querySelectorAll(
+                       '[data-mha-quiz] img, [data-mha-quiz] iframe, [data-mha-quiz] style,' +
+                       '[data-mha-quiz] a, [data-mha-quiz] base, [data-mha-quiz] link,' +
+                       '[data-mha-quiz] script:not(.mha-quiz-key)').length})"""
+    )
+    assert counts == {"scripts": 3, "injected": 0}  # the module + two answer keys
+    loc = question(page, "hostile-single", quiz="hostile")
+    answer(loc, {0})
+    fb = feedback(loc)
+    expect(fb).to_have_attribute("data-state", "correct")
+    expect(fb).to_contain_text("Right </script><script>alert(3)</script> <!-- not a comment")
+    expect(fb).to_contain_text("Overall </SCRIPT> <style>body{display:none}</style>")
+    answer(loc, {1})
+    expect(fb).to_contain_text("Wrong <img src=https://example.com/x.png onerror=alert(4)>")
+    expect(page.locator("body")).to_be_visible()
+    assert page.evaluate("() => document.querySelectorAll('img, iframe').length") == 0
+
+
+def test_options_are_shuffled_but_keep_their_values(browser, site):
+    context = browser.new_context()
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site["url"])
+                  else r.abort())
+    pg = context.new_page()
+    orders = set()
+    for _ in range(12):
+        pg.goto(f"{site['url']}/index.html")
+        expect(pg.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
+        values = pg.locator('[data-question-id="inputs-matrix-facts"] input').evaluate_all(
+            "els => els.map(e => e.value + ':' + e.id)"
+        )
+        assert sorted(values) == sorted(
+            f"{k}:mhaq-inputs-matrix-facts-{k}" for k in range(5)
+        )
+        orders.add(tuple(values))
+    context.close()
+    assert len(orders) > 1, "options were never shuffled"
+    assert any(order[0] != "0:mhaq-inputs-matrix-facts-0" for order in orders)
+
+
+def test_hydration_is_idempotent(page):
+    open_page(page)
+    before = page.locator('[data-question-id="inputs-matrix-facts"] input').evaluate_all(
+        "els => els.map(e => e.value)"
+    )
+    page.evaluate(
+        "async () => { const m = await import('/_static/mha_quiz.js');"
+        " m.hydrate(document); m.hydrate(document.querySelector('[data-mha-quiz]')); }"
+    )
+    after = page.locator('[data-question-id="inputs-matrix-facts"] input').evaluate_all(
+        "els => els.map(e => e.value)"
+    )
+    assert after == before
+    loc = question(page, "inputs-embedding-params")
+    loc.locator("input[type=text]").fill("72")
+    # One listener per button: a second one would not change the state, but count checks.
+    loc.locator("input[type=text]").press("Enter")
+    expect(feedback(loc)).to_have_attribute("data-state", "correct")
+
+
+def test_two_copies_of_a_quiz_do_not_interfere(page):
+    open_page(page, "twice.html")
+    quizzes = page.locator('[data-mha-quiz="01_input_vectors"]')
+    expect(quizzes).to_have_count(2)
+    ids = page.evaluate("() => Array.from(document.querySelectorAll('[id]'), e => e.id)")
+    assert len(ids) == len(set(ids))
+    first = quizzes.nth(0).locator('[data-question-id="inputs-repeated-the-rows"]')
+    second = quizzes.nth(1).locator('[data-question-id="inputs-repeated-the-rows"]')
+    right = correct_indices("inputs-repeated-the-rows").pop()
+    wrong = next(k for k in range(4) if k != right)
+    first.locator(f'label[for$="-{right}"]').click()
+    second.locator(f'label[for$="-{wrong}-v2"]').click()
+    assert first.locator(f'input[value="{right}"]').is_checked()
+    assert second.locator(f'input[value="{wrong}"]').is_checked()
+    check_button(first).click()
+    check_button(second).click()
+    expect(feedback(first)).to_have_attribute("data-state", "correct")
+    expect(feedback(second)).to_have_attribute("data-state", "incorrect")
+
+
+def test_anywidget_render_entry_point(page):
+    """The module's default export works as an anywidget front-end (model.get('html'))."""
+    page.goto(f"{page.site['url']}/empty.html")
+    page.evaluate(
+        """async (html) => {
+            const mod = await import('/_static/mha_quiz.js');
+            const listeners = {};
+            const model = {
+                get: (name) => (name === 'html' ? html : null),
+                on: (event, cb) => { listeners[event] = cb; },
+                off: (event) => { delete listeners[event]; },
+            };
+            const el = document.createElement('div');
+            el.className = 'widget-view';
+            document.querySelector('main').appendChild(el);
+            const cleanup = mod.default.render({ model, el });
+            if (typeof cleanup !== 'function' || !listeners['change:html']) {
+                throw new Error('render contract');
+            }
+        }""",
+        page.site["lesson_html"],
+    )
+    quiz = page.locator('.widget-view [data-mha-quiz="01_input_vectors"]')
+    expect(quiz).to_have_attribute("data-hydrated", "true")
+    loc = quiz.locator('[data-question-id="inputs-similarity-shape"]')
+    answer(loc, "10x10")
+    expect(feedback(loc)).to_have_attribute("data-state", "correct")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshot(page, scheme):
+    page.emulate_media(color_scheme=scheme)
+    open_page(page)
+    answer(question(page, "inputs-repeated-the-rows"), {correct_indices(
+        "inputs-repeated-the-rows").pop()})
+    q2 = BY_ID["inputs-matrix-facts"]
+    answer(question(page, q2["id"]), wrong_answers(q2))
+    answer(question(page, "inputs-x-shape"), "ten by eight")
+    q = question(page, "inputs-similarity-shape")
+    q.locator("input[type=text]").focus()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    suffix = "" if scheme == "light" else "_dark"
+    path = SCREENSHOTS / f"quiz_page{suffix}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    # Text stays readable: the quiz inherits the page's text colour in both schemes.
+    colours = page.evaluate(
+        """() => [getComputedStyle(document.body).color,
+                  getComputedStyle(document.querySelector('.mha-quiz legend')).color,
+                  getComputedStyle(document.querySelector('.mha-quiz-feedback')).color]"""
+    )
+    assert colours[0] == colours[1] == colours[2]
