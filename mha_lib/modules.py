@@ -112,7 +112,7 @@ class MultiHeadAttention(nn.Module):
         q = q.view(-1, seq_len_q, num_heads, d_head)  # (batch, T_q, num_heads, d_head)
         k = k.view(-1, seq_len_k, num_heads, d_head)  # (batch, T_k, num_heads, d_head)
         v = v.view(-1, seq_len_k, num_heads, d_head)  # (batch, T_k, num_heads, d_head)
-        q = q.reshape(q.shape[0], num_heads, seq_len_q, d_head)  # (batch, num_heads, T_q, d_head)
+        q = q.transpose(1, 2)  # (batch, num_heads, T_q, d_head)
         k = k.transpose(1, 2)  # (batch, num_heads, T_k, d_head)
         v = v.transpose(1, 2)  # (batch, num_heads, T_k, d_head)
 

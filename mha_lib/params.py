@@ -146,7 +146,12 @@ class MHAParams:
     # -- constructors --------------------------------------------------------------------------
 
     def to_dtype(self, dtype) -> MHAParams:
-        """Return a copy with every array cast to ``dtype`` (float32 or float64)."""
+        """Return a copy with every array cast to ``dtype`` (float32 or float64).
+
+        Shapes are unchanged: ``w_q (d_query_in, d_model)`` ... ``b_o (d_model,)``.
+
+        Introduced in notebooks/07_concat_and_output_projection.ipynb.
+        """
         dtype = _check_float_dtype(dtype)
         cast = {
             name: None if getattr(self, name) is None else getattr(self, name).astype(dtype)

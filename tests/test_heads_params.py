@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from _mha_strategies import prop, rng_array
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _mha_strategies import prop, rng_array
 from mha_lib.heads import merge_heads, split_heads
 from mha_lib.modules import MultiHeadAttention
 from mha_lib.params import MHAParams

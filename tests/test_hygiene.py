@@ -94,7 +94,7 @@ def test_lesson_skeleton(path):
     for heading in ("Learning objectives", "## Summary", "## What's next", "## Exercise"):
         assert heading in markdown, f"{path.name} lacks {heading!r}"
     assert ":::{dropdown} Solution" in markdown, f"{path.name}: exercise solution dropdown"
-    assert re.search(r"^check_\w+\(", code, re.M), f"{path.name}: no exercise check cell"
+    assert re.search(r"^check_\w+\(", code, re.MULTILINE), f"{path.name}: no exercise check cell"
     assert f'show_quiz("{path.stem}")' in code, f"{path.name}: no quiz cell for its own bank"
     assert (QUIZZES / f"{path.stem}.yml").exists(), f"no bank notebooks/quizzes/{path.stem}.yml"
     assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"

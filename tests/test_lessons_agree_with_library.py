@@ -105,8 +105,8 @@ def test_inline_step_agrees_with_its_library_twin(setup, source, name, twin):
     assert count >= 3, "compare over several inputs"
 
 
-SOLUTION_PATTERN = re.compile(r":::\{dropdown\} Solution\s*```python\n(.*?)```", re.S)
-CHECK_PATTERN = re.compile(r"^(check_\w+)\((\w+)\)", re.M)
+SOLUTION_PATTERN = re.compile(r":::\{dropdown\} Solution\s*```python\n(.*?)```", re.DOTALL)
+CHECK_PATTERN = re.compile(r"^(check_\w+)\((\w+)\)", re.MULTILINE)
 
 
 def _solutions():

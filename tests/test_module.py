@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _mha_strategies import causal_mask, prop
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _mha_strategies import causal_mask, prop
 from mha_lib.modules import MultiHeadAttention
 from mha_lib.multi_head import multi_head_attention
 from mha_lib.params import MHAParams
@@ -173,3 +173,12 @@ def test_the_module_trains():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_key_and_value_with_batch_one_broadcast_against_the_query_batch():
+    module = _seeded_module(8, 2)
+    query, memory = _inputs(3, 4, 8), _inputs(1, 5, 8, seed=1)
+    output, weights = module(query, memory, need_weights=True)
+    assert output.shape == (3, 4, 8) and weights.shape == (3, 2, 4, 5)
+    repeated = memory.expand(3, 5, 8)
+    torch.testing.assert_close(output, module(query, repeated)[0])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+
 from _mha_strategies import (
     TOLERANCE,
     MHACase,
@@ -22,8 +24,6 @@ from _mha_strategies import (
     rng_array,
     torch_reference,
 )
-from hypothesis import given
-
 from mha_lib.attention import scaled_dot_product_attention
 from mha_lib.modules import MultiHeadAttention
 from mha_lib.multi_head import multi_head_attention

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _mha_strategies import TOLERANCE, max_abs_error, prop, random_mask, rng_array
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from _mha_strategies import TOLERANCE, max_abs_error, prop, random_mask, rng_array
 from mha_lib.attention import scaled_dot_product_attention
 from mha_lib.softmax import softmax
 

@@ -191,7 +191,7 @@ def describe_value(value) -> str:
         return f"a {type(value).__name__} of {count} item{'s' if count != 1 else ''}"
     if isinstance(value, (numbers.Number, np.generic)):
         return f"the single number {fmt_number(value) if _is_real(value) else _safe_str(value)}"
-    return f"a {type(value).__name__}"
+    return f"an object of type {type(value).__name__}"
 
 
 def _is_real(value) -> bool:
@@ -213,7 +213,7 @@ def to_array(value, what: str, expected_shape) -> np.ndarray:
     if value is None:
         fail(
             "wrong_type",
-            f"{what} is None instead of {wanted}. Finish the code and end it with "
+            f"{what} {_be(what)} None instead of {wanted}. Finish the code and end it with "
             "`return ...` (a function without a return statement returns None).",
         )
     shape = _shape_of(value)
@@ -224,7 +224,7 @@ def to_array(value, what: str, expected_shape) -> np.ndarray:
             f"{fmt_shape(expected_shape)}.",
         )
     if is_torch_tensor(value):
-        array = _torch_to_numpy(value)
+        array = _torch_to_numpy(value, what, wanted)
     elif isinstance(value, (np.ndarray, list, tuple, numbers.Number, np.generic)) or hasattr(
         value, "__array__"
     ):
@@ -233,10 +233,11 @@ def to_array(value, what: str, expected_shape) -> np.ndarray:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:  # noqa: BLE001 - e.g. a ragged nested list
+            ragged = " (rows of different lengths?)" if isinstance(value, (list, tuple)) else ""
             fail(
                 "wrong_type",
-                f"{what} is {describe_value(value)} that numpy cannot turn into an array "
-                f"(rows of different lengths?); return {wanted}.",
+                f"{what} is {describe_value(value)} that numpy cannot turn into an array"
+                f"{ragged}; return {wanted}.",
             )
     else:
         fail("wrong_type", f"{what} is {describe_value(value)}, not {wanted}.")
@@ -253,13 +254,20 @@ def _shape_of(value):
     return None
 
 
-def _torch_to_numpy(tensor) -> np.ndarray:
-    tensor = tensor.detach().cpu()
-    if tensor.is_complex():
-        return tensor.resolve_conj().numpy()
-    if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
-        tensor = tensor.float()
-    return tensor.resolve_conj().resolve_neg().numpy()
+def _torch_to_numpy(tensor, what: str, wanted: str) -> np.ndarray:
+    try:
+        tensor = tensor.detach().cpu()
+        if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
+            tensor = tensor.float()
+        return tensor.resolve_conj().resolve_neg().numpy()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - e.g. a meta or sparse tensor
+        fail(
+            "wrong_type",
+            f"{what} is a torch tensor that cannot be read as numbers ({describe_exception(error)}"
+            f"); return {wanted}.",
+        )
 
 
 def _as_float64(array: np.ndarray, what: str, wanted: str) -> np.ndarray:
@@ -267,17 +275,24 @@ def _as_float64(array: np.ndarray, what: str, wanted: str) -> np.ndarray:
     if kind in "biuf":
         return np.array(array, dtype=np.float64)
     if kind == "O":
-        try:
-            return np.array(array, dtype=np.float64)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException:  # noqa: BLE001 - e.g. an array of None
-            pass
+        converted = _object_array_as_float64(array)
+        if converted is not None:
+            return converted
     fail(
         "wrong_type",
         f"{what} is an array of {_dtype_words(array)} (dtype {array.dtype}), not of real "
         f"numbers; return {wanted} of floats.",
     )
+
+
+def _object_array_as_float64(array: np.ndarray) -> np.ndarray | None:
+    """An object array of numbers as float64, or None (e.g. an array of None)."""
+    try:
+        return np.array(array, dtype=np.float64)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - not numbers: the caller reports wrong_type
+        return None
 
 
 def _dtype_words(array: np.ndarray) -> str:
@@ -309,7 +324,9 @@ def close(got: np.ndarray, expected: np.ndarray) -> bool:
     )
 
 
-def largest_difference(got: np.ndarray, expected: np.ndarray) -> tuple[tuple[int, ...], float, float]:
+def largest_difference(
+    got: np.ndarray, expected: np.ndarray
+) -> tuple[tuple[int, ...], float, float]:
     """The index where ``got`` is furthest from ``expected`` (NaN counts as furthest)."""
     gap = np.abs(got - expected)
     gap[~np.isfinite(gap)] = np.inf
@@ -346,12 +363,15 @@ def scale_factor(got: np.ndarray, reference: np.ndarray) -> float | None:
 
 
 def fmt_number(value) -> str:
-    """A number with 3 significant digits, without exponent: 0.583, 1000, -2.5, nan."""
+    """A number as a learner would write it: 3 significant digits (0.583, -2.5, 0.0012), but
+    whole numbers from 100 on keep every digit and one decimal (1001, -1000.5); nan, inf."""
     value = float(value)
     if not math.isfinite(value):
         return str(value)
     if value == 0:
         return "0"
+    if abs(value) >= 100:
+        return np.format_float_positional(value, precision=1, unique=True, trim="-")
     return np.format_float_positional(value, precision=3, unique=True, fractional=False, trim="-")
 
 
@@ -374,10 +394,20 @@ def fmt_index(index) -> str:
 
 def shape_problem(what: str, got_shape, expected_shape, layout: str) -> str:
     """E.g. "Your result has shape (12, 10) but should have shape (10, 12) = (seq_len, d_model)."."""
+    verb = "have" if _is_plural(what) else "has"
     return (
-        f"{what} has shape {fmt_shape(got_shape)} but should have shape "
+        f"{what} {verb} shape {fmt_shape(got_shape)} but should have shape "
         f"{fmt_shape(expected_shape)} = {layout}."
     )
+
+
+def _is_plural(what: str) -> bool:
+    """Whether a subject like "Your scores" or "The weights you returned" is plural."""
+    return any(word in ("scores", "weights") for word in what.split()[:3])
+
+
+def _be(what: str) -> str:
+    return "are" if _is_plural(what) else "is"
 
 
 def swapped_last_axes(shape) -> tuple:

@@ -56,10 +56,14 @@ class AttentionExample:
     @property
     def inputs(self) -> str:
         shapes = f"q of shape {fmt_shape(self.q.shape)}, k {fmt_shape(self.k.shape)}, v {fmt_shape(self.v.shape)}"
-        return shapes + (" and no mask" if self.mask is None else f" and mask {fmt_shape(self.mask.shape)}")
+        return shapes + (
+            " and no mask" if self.mask is None else f" and mask {fmt_shape(self.mask.shape)}"
+        )
 
     def call(self, fn, after_success: str):
-        args = (self.q, self.k, self.v) if self.mask is None else (self.q, self.k, self.v, self.mask)
+        args = (
+            (self.q, self.k, self.v) if self.mask is None else (self.q, self.k, self.v, self.mask)
+        )
         return call_learner(fn, *args, inputs=self.inputs, after_success=after_success)
 
 
@@ -108,9 +112,11 @@ def _check_attention_steps(fn) -> str:
     hints = [
         "",
         "It worked without a mask, so look at the masking: mask is bool with True = may attend.",
-        f"It worked for q {fmt_shape(examples[1].q.shape)}, so the leading (batch, head) axes "
-        "are the problem. If you wrote k.T: it reverses every axis; swap only the last two "
-        "with np.swapaxes(k, -1, -2).",
+        (
+            f"It worked for q {fmt_shape(examples[1].q.shape)}, so the leading (batch, head) "
+            "axes are the problem: if you wrote k.T, it reverses every axis; swap only the last "
+            "two with np.swapaxes(k, -1, -2)."
+        ),
         "",
     ]
     for example, after_success in zip(examples, hints):
@@ -154,7 +160,9 @@ def _require_shapes(output, weights, expected_output, expected_weights, example)
     if output.shape != expected_output.shape:
         hint = " Multiply the weights by v (not k): output = weights @ v."
         if output.shape[-1] != example.v.shape[-1] and output.shape[-1] == example.k.shape[-1]:
-            hint = " Its last axis has d_k entries: the weighted sum is over v, output = weights @ v."
+            hint = (
+                " Its last axis has d_k entries: the weighted sum is over v, output = weights @ v."
+            )
         fail(
             "wrong_shape",
             shape_problem("Your output", output.shape, expected_output.shape, "(..., T_q, d_v)")
@@ -170,7 +178,7 @@ def _diagnose_attention(output, weights, example) -> tuple[str, str]:
         broken_output = nonfinite_where_finite(output, expected_output)
         if broken.any() or broken_output.any():
             return "unstable_softmax", _unstable_message(weights, expected_weights, example)
-    recognised = recognise_attention_mistake(weights, q, k, v, mask)
+    recognised = _recognise_attention_mistake(weights, q, k, v, mask)
     if recognised is not None:
         return recognised
     if close(weights, expected_weights):
@@ -182,12 +190,8 @@ def _diagnose_attention(output, weights, example) -> tuple[str, str]:
     return "wrong_values", _weights_hint(weights, expected_weights, example)
 
 
-def recognise_attention_mistake(weights, q, k, v, mask, *, d_name="d_k", layout=""):
-    """(key, message) if ``weights`` are what a classic attention mistake produces, else None.
-
-    Shared with the multi-head checkers, where q, k, v are the split heads; ``d_name`` is
-    then "d_head".
-    """
+def _recognise_attention_mistake(weights, q, k, v, mask):
+    """(key, message) if ``weights`` are what a classic attention mistake produces, else None."""
     d_k = q.shape[-1]
     seq_len_q, seq_len_k = q.shape[-2], k.shape[-2]
     variants = {
@@ -205,27 +209,27 @@ def recognise_attention_mistake(weights, q, k, v, mask, *, d_name="d_k", layout=
         row = _first_row_index(weights)
         if key == "missing_scale":
             return key, (
-                f"Your weights are softmax(q @ kᵀ) without dividing the scores by √{d_name} = "
-                f"{fmt_number(math.sqrt(d_k))} ({d_name} = {d_k}), so they are too peaked: the "
+                f"Your weights are softmax(q @ kᵀ) without dividing the scores by √d_k = "
+                f"{fmt_number(math.sqrt(d_k))} (d_k = {d_k}), so they are too peaked: the "
                 f"largest weight of query 0 is {fmt_number(weights[row].max())} instead of "
-                f"{fmt_number(expected[row].max())}. Divide the scores by np.sqrt({d_name}) "
+                f"{fmt_number(expected[row].max())}. Divide the scores by np.sqrt(d_k) "
                 "before the softmax."
             )
         if key == "scale_by_d":
             return key, (
-                f"You divided the scores by {d_name} = {d_k} instead of √{d_name} = "
+                f"You divided the scores by d_k = {d_k} instead of √d_k = "
                 f"{fmt_number(math.sqrt(d_k))}, so the weights are too flat: the largest weight "
                 f"of query 0 is {fmt_number(weights[row].max())} instead of "
-                f"{fmt_number(expected[row].max())}. Divide by np.sqrt({d_name})."
+                f"{fmt_number(expected[row].max())}. Divide by np.sqrt(d_k)."
             )
         if key == "softmax_wrong_axis":
             return key, (
-                f"Your weights{layout} sum to 1 down each column (over the {seq_len_q} queries, "
+                f"Your weights sum to 1 down each column (over the {seq_len_q} queries, "
                 f"axis -2) instead of along each row (over the {seq_len_k} keys): row 0 sums to "
                 f"{fmt_number(weights[row].sum())}. Normalise with axis=-1 so that each query's "
                 f"weights over the {seq_len_k} keys sum to 1."
             )
-        return key, _mask_inverted_message(weights, mask, layout)
+        return key, _mask_inverted_message(weights, mask)
     return None
 
 
@@ -234,18 +238,18 @@ def _first_row_index(array) -> tuple:
     return (0,) * (array.ndim - 1) + (slice(None),)
 
 
-def _mask_inverted_message(weights, mask, layout="") -> str:
+def _mask_inverted_message(weights, mask, fix="np.where(mask, scores, -np.inf)") -> str:
     blocked = np.broadcast_to(~mask, weights.shape)
     index = tuple(int(i) for i in np.argwhere(blocked & (weights > 1e-6))[0])
     mask_index = tuple(
         0 if size == 1 else i for i, size in zip(index[len(index) - mask.ndim :], mask.shape)
     )
     return (
-        f"Your weights{layout} are 0 where the mask is True and non-zero where it is False: "
+        f"Your weights are 0 where the mask is True and non-zero where it is False: "
         f"weights{fmt_index(index)} is {fmt_number(weights[index])} although "
-        f"mask{fmt_index(mask_index)} is False. Here True means \"may attend\" (as in "
+        f'mask{fmt_index(mask_index)} is False. Here True means "may attend" (as in '
         "F.scaled_dot_product_attention; nn.MultiheadAttention uses the opposite): keep the "
-        "scores where mask is True, np.where(mask, scores, -np.inf)."
+        f"scores where mask is True, {fix}."
     )
 
 

@@ -60,7 +60,7 @@ def _check_embedding_steps(fn) -> str:
         )
         result = call_learner(fn, token_ids, table, inputs=inputs)
         expected = table[token_ids]  # (seq_len, d_model)
-        got = to_array(result, "Your function's result", expected.shape)
+        got = to_array(result, f"Called with {inputs}, your function's result", expected.shape)
         if got.shape != expected.shape:
             fail("wrong_shape", _shape_message(got, token_ids, table))
         if not close(got, expected):
@@ -81,8 +81,13 @@ def _shape_message(got, token_ids, table) -> str:
     )
     if close(got, expected.T):
         return (
-            f"{problem} It is the transpose: each token's vector is a column instead of a row "
-            "(e.g. table[:, token_ids]). Return table[token_ids], one row per token."
+            f"{problem} It is the transpose, with each token's vector as a column: return "
+            "table[token_ids], one row per token."
+        )
+    if close(got, table[:, token_ids]):
+        return (
+            f"{problem} You took columns of the table (table[:, token_ids]); each token's vector "
+            "is a row of the (vocab_size, d_model) table: table[token_ids]."
         )
     if got.shape == (seq_len, vocab_size):
         one_hot = np.eye(vocab_size)[token_ids]  # (seq_len, vocab_size)
@@ -95,10 +100,12 @@ def _shape_message(got, token_ids, table) -> str:
         if close(got, table.T[token_ids]):
             return (
                 f"{problem} Each row holds {vocab_size} numbers (vocab_size), a column of the "
-                "table: you indexed the transposed table. The table is (vocab_size, d_model); "
-                "take its rows: table[token_ids]."
+                "table, so you indexed the transposed table: take rows of the (vocab_size, "
+                "d_model) table, table[token_ids]."
             )
-    return f"{problem} Row i must be the table row of token_ids[i], with d_model = {d_model} numbers."
+    return (
+        f"{problem} Row i must be the table row of token_ids[i], with d_model = {d_model} numbers."
+    )
 
 
 def _values_message(got, token_ids, table) -> str:

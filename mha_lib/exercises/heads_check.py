@@ -89,18 +89,23 @@ def _check_split_steps(fn) -> str:
 
 
 def _split_layout(x, num_heads) -> str:
-    *batch, seq_len, d_model = x.shape
+    *batch, _, d_model = x.shape
     names = ("batch, " if batch else "") + "num_heads, seq_len, d_head"
     return f"({names}) with d_head = {d_model} / {num_heads} = {d_model // num_heads}"
 
 
 def _split_fix(x) -> str:
+    """The fix as a clause (no capital, no full stop)."""
     if x.ndim == 3:
         return (
-            "Reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
-            ".transpose(0, 2, 1, 3)."
+            "reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
+            ".transpose(0, 2, 1, 3)"
         )
-    return "Reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)."
+    return "reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)"
+
+
+def _sentence(clause: str) -> str:
+    return clause[0].upper() + clause[1:] + "."
 
 
 def _split_shape_diagnosis(got, x, num_heads) -> tuple[str, str]:
@@ -108,11 +113,11 @@ def _split_shape_diagnosis(got, x, num_heads) -> tuple[str, str]:
     problem = shape_problem("Your result", got.shape, expected_shape, _split_layout(x, num_heads))
     if close(got, split_heads_reshape_to_heads_last(x, num_heads)):
         return "split_without_transpose", (
-            f"{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not move the "
-            "heads in front of the sequence, so each head cannot attend over all positions. "
-            "Swap those two axes: np.swapaxes(x, -3, -2)."
+            f"{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not swap "
+            "seq_len and num_heads, so no head can attend over all positions: add "
+            "np.swapaxes(x, -3, -2)."
         )
-    return "wrong_shape", f"{problem} {_split_fix(x)}"
+    return "wrong_shape", f"{problem} {_sentence(_split_fix(x))}"
 
 
 def _split_values_diagnosis(got, x, num_heads) -> tuple[str, str]:
@@ -125,14 +130,14 @@ def _split_values_diagnosis(got, x, num_heads) -> tuple[str, str]:
         return "split_without_transpose", (
             f"Your result has the right shape {fmt_shape(expected.shape)} but you only "
             f"reshaped: head 0 at position 1 holds {got_features} instead of features "
-            f"0–{d_head - 1} of token 1. {_split_fix(x)}"
+            f"0–{d_head - 1} of token 1. {_sentence(_split_fix(x))}"
         )
     index = _first_wrong_slice(got, expected)
     return "wrong_values", (
         f"Your result has the right shape {fmt_shape(expected.shape)} but "
         f"out{fmt_index(index)} holds {_describe_features(got[index], x)} instead of "
         f"{_describe_features(expected[index], x)}. Head h must hold columns h * d_head to "
-        f"(h + 1) * d_head - 1 of every token. {_split_fix(x)}"
+        f"(h + 1) * d_head - 1 of every token: {_split_fix(x)}."
     )
 
 
@@ -146,7 +151,9 @@ def _describe_features(values, x) -> str:
     features = [c[-1] for c in coordinates]
     if len(tokens) == 1 and features == list(range(features[0], features[0] + len(features))):
         (token,) = tokens
-        name = f"token {token[-1]}" + (f" of batch {token[0]}" if len(token) > 1 and token[0] else "")
+        name = f"token {token[-1]}" + (
+            f" of batch {token[0]}" if len(token) > 1 and token[0] else ""
+        )
         return f"features {features[0]}–{features[-1]} of {name}"
     return f"x values from several tokens, e.g. x{fmt_index(coordinates[0])} and x{fmt_index(coordinates[-1])}"
 
@@ -229,8 +236,8 @@ def _merge_shape_diagnosis(got, x) -> tuple[str, str]:
         if close(got, combined):
             return "heads_summed", (
                 f"{problem} You {verb} the {num_heads} heads, which keeps only d_head = {d_head} "
-                "numbers per position and mixes the heads. Merging keeps every head: put them "
-                f"side by side (concatenate) to get {num_heads} * {d_head} = {num_heads * d_head}."
+                "numbers per position: merging keeps every head, side by side (concatenate), "
+                f"{num_heads} * {d_head} = {num_heads * d_head}."
             )
     return "wrong_shape", f"{problem} {_merge_fix(x)}"
 
@@ -246,8 +253,8 @@ def _merge_values_diagnosis(got, x) -> tuple[str, str]:
             f"at position 0. {_merge_fix(x)}"
         )
     return "wrong_values", (
-        f"Your result has the right shape {fmt_shape(expected.shape)} but different values. "
-        f"Position t must hold head 0, head 1, …, head {num_heads - 1} of position t side by "
+        f"Your result has the right shape {fmt_shape(expected.shape)} but different values: "
+        f"position t must hold head 0, head 1, …, head {num_heads - 1} of position t side by "
         f"side. {_merge_fix(x)}"
     )
 

@@ -56,9 +56,8 @@ def check_qkv_projection(fn) -> CheckResult:
 def _check_projection_steps(fn) -> str:
     require_callable(fn, "check_qkv_projection", "check_qkv_projection(project_qkv)")
     for example_number, (x, *weights) in enumerate(_projection_examples()):
-        inputs = f"x of shape {fmt_shape(x.shape)} and " + ", ".join(
-            f"{name} of shape {fmt_shape(w.shape)}" for name, w in zip(_WEIGHT_NAMES, weights)
-        )
+        w_q, w_k, w_v = (fmt_shape(w.shape) for w in weights)
+        inputs = f"x of shape {fmt_shape(x.shape)}, w_q {w_q}, w_k {w_k} and w_v {w_v}"
         after_success = (
             "It worked with square (8, 8) weights, so look for a place that assumes "
             "d_model = d_in or d_v = d_k, e.g. a transposed weight."
@@ -66,9 +65,11 @@ def _check_projection_steps(fn) -> str:
             else ""
         )
         result = call_learner(fn, x, *weights, inputs=inputs, after_success=after_success)
-        if isinstance(result, np.ndarray) or not isinstance(result, (tuple, list)) or len(
-            result
-        ) != 3:
+        if (
+            isinstance(result, np.ndarray)
+            or not isinstance(result, (tuple, list))
+            or len(result) != 3
+        ):
             fail(
                 "wrong_type",
                 f"Your function returned {describe_value(result)} instead of three arrays "

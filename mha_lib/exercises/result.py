@@ -46,7 +46,7 @@ class CheckResult:
 
     @property
     def headline(self) -> str:
-        """ "✓ Passed:" or "✗ Not yet:" — the words that carry the verdict."""
+        """The words that carry the verdict: "✓ Passed:" or "✗ Not yet:"."""
         return _PASSED_PREFIX if self.passed else _NOT_YET_PREFIX
 
     def __str__(self) -> str:

@@ -64,7 +64,7 @@ def _check_scores_steps(fn) -> str:
         after_success = (
             f"It worked for q {fmt_shape(examples[0][0].shape)} and k "
             f"{fmt_shape(examples[0][1].shape)}, so the leading (batch, head) axes are the "
-            "problem. If you wrote k.T: it reverses every axis; swap only the last two with "
+            "problem: if you wrote k.T, it reverses every axis; swap only the last two with "
             "np.swapaxes(k, -1, -2)."
             if example_number
             else ""

@@ -102,9 +102,7 @@ def _diagnose_softmax(got, x, axis) -> tuple[str, str]:
                     "axis=axis (with keepdims=True) to both the max and the sum."
                 )
             else:
-                fix = (
-                    "Use axis=axis (default -1) with keepdims=True in both the max and the sum."
-                )
+                fix = "Use axis=axis (default -1) with keepdims=True in both the max and the sum."
             return "softmax_wrong_axis", (
                 f"Called with {shown_axis} on x of shape {fmt_shape(x.shape)}, your result sums "
                 f"to 1 along axis {other_axis} (size {x.shape[other_axis]}) instead of axis "

@@ -11,6 +11,7 @@ Introduced in notebooks/01_input_vectors.ipynb (the first lesson with a quiz).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 __all__ = [
     "MISCONCEPTIONS",
@@ -37,8 +37,16 @@ MISCONCEPTIONS_PATH = _HERE / "misconceptions.yml"
 CHOICE_TYPES = ("single", "multiple")
 
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-Draft202012Validator.check_schema(SCHEMA)
-_VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+@functools.cache
+def _validator() -> Any:
+    # Imported on first use: importing jsonschema takes about a second, and `import mha_lib`
+    # should not pay for it.
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(SCHEMA)
+    return Draft202012Validator(SCHEMA)
 
 
 class BankError(ValueError):
@@ -70,9 +78,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -81,7 +87,7 @@ def _load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise BankError([f"{path}: not valid UTF-8 ({exc})"]) from exc
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise BankError([f"{path}: invalid YAML: {exc}"]) from exc
 
@@ -156,7 +162,9 @@ def _semantic_problems(question: dict[str, Any]) -> list[str]:
         if len(options) < 2:
             problems.append(f"a {qtype} question needs at least 2 options, got {len(options)}")
         if qtype == "single" and n_correct != 1:
-            problems.append(f"a single-choice question needs exactly 1 correct option, got {n_correct}")
+            problems.append(
+                f"a single-choice question needs exactly 1 correct option, got {n_correct}"
+            )
         if qtype == "multiple":
             if n_correct < 1:
                 problems.append("a multiple-choice question needs at least 1 correct option, got 0")
@@ -197,10 +205,12 @@ def _semantic_problems(question: dict[str, Any]) -> list[str]:
 def _problems(questions: Any, source: str) -> list[str]:
     problems: list[str] = []
     if not isinstance(questions, list):
-        return [f"{source}: a bank must be a YAML list of questions, got {type(questions).__name__}"]
+        return [
+            f"{source}: a bank must be a YAML list of questions, got {type(questions).__name__}"
+        ]
     invalid: set[int] = set()
     errors = sorted(
-        _VALIDATOR.iter_errors(questions),
+        _validator().iter_errors(questions),
         key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.path],
     )
     for error in errors:

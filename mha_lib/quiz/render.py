@@ -89,8 +89,10 @@ def _question_html(question: dict[str, Any], number: int, total: int) -> list[st
     base = f"mhaq-{qid}"
     hint_id = f"{base}-hint"
     lines = [
-        f'<div class="mha-quiz-question" data-question-id="{_attr(qid)}"'
-        f' data-type="{_attr(qtype)}">'
+        (
+            f'<div class="mha-quiz-question" data-question-id="{_attr(qid)}"'
+            f' data-type="{_attr(qtype)}">'
+        )
     ]
     legend = (
         f'<legend><span class="mha-quiz-qnum">Question {number} of {total}.</span> '
@@ -143,12 +145,16 @@ def render_quiz_html(questions: Sequence[dict[str, Any]], quiz_id: str) -> str:
     total = len(questions)
     lines = [
         f'<div class="mha-quiz" data-mha-quiz="{_attr(quiz_id)}">',
-        '<p class="mha-quiz-title"><strong>Check your understanding</strong>'
-        f" ({total} question{'s' if total != 1 else ''})</p>",
+        (
+            '<p class="mha-quiz-title"><strong>Check your understanding</strong>'
+            f" ({total} question{'s' if total != 1 else ''})</p>"
+        ),
     ]
     for number, question in enumerate(questions, start=1):
         lines.extend(_question_html(question, number, total))
     key = {"version": 1, "questions": {q["id"]: _key_entry(q) for q in questions}}
-    lines.append(f'<script type="application/json" class="mha-quiz-key">{_json_for_script(key)}</script>')
+    lines.append(
+        f'<script type="application/json" class="mha-quiz-key">{_json_for_script(key)}</script>'
+    )
     lines.append("</div>")
     return "\n".join(lines) + "\n"

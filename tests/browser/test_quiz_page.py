@@ -35,10 +35,16 @@ HOSTILE = [
         "type": "single",
         "prompt": "Pick <script>alert(1)</script> or `<img src=x onerror=alert(2)>` & \"q\" 'q'",
         "options": [
-            {"text": "<script>alert('option')</script>", "correct": True,
-             "explain": "Right </script><script>alert(3)</script> <!-- not a comment"},
-            {"text": "<iframe src=https://example.com/></iframe>", "correct": False,
-             "explain": "Wrong <img src=https://example.com/x.png onerror=alert(4)>"},
+            {
+                "text": "<script>alert('option')</script>",
+                "correct": True,
+                "explain": "Right </script><script>alert(3)</script> <!-- not a comment",
+            },
+            {
+                "text": "<iframe src=https://example.com/></iframe>",
+                "correct": False,
+                "explain": "Wrong <img src=https://example.com/x.png onerror=alert(4)>",
+            },
         ],
         "explain": "Overall </SCRIPT> <style>body{display:none}</style>",
     },
@@ -97,7 +103,7 @@ def _chromium_path() -> str | None:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):  # signature of the base class
         pass
 
 
@@ -114,6 +120,9 @@ def site(tmp_path_factory):
         "twice.html": lesson_html + lesson_html,
         "empty.html": "<p>No quiz here; the widget test mounts one.</p>",
     }
+    bare = PAGE.replace('<script type="module" src="_static/mha_quiz.js"></script>\n', "")
+    assert bare != PAGE
+    (root / "bare.html").write_text(bare.format(body=lesson_html), encoding="utf-8")
     for name, body in pages.items():
         (root / name).write_text(PAGE.format(body=body), encoding="utf-8")
     handler = functools.partial(_QuietHandler, directory=str(root))
@@ -127,18 +136,30 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=_chromium_path(), args=LAUNCH_ARGS, headless=True
-        )
+def quiz_browser(request):
+    try:
+        manager = sync_api.sync_playwright()
+        playwright = manager.start()
+    except sync_api.Error as exc:
+        # Playwright's sync API allows one instance per thread: if another test module of
+        # this session already runs one (a session-scoped `browser` fixture), use its browser.
+        if "asyncio loop" not in str(exc):
+            raise
+        yield request.getfixturevalue("browser")
+        return
+    browser = playwright.chromium.launch(
+        executable_path=_chromium_path(), args=LAUNCH_ARGS, headless=True
+    )
+    try:
         yield browser
+    finally:
         browser.close()
+        playwright.stop()
 
 
 @pytest.fixture
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1000, "height": 900})
+def page(quiz_browser, site):
+    context = quiz_browser.new_context(viewport={"width": 1000, "height": 900})
     events = {"console": [], "pageerror": [], "blocked": [], "dialog": [], "failed": []}
     prefix = site["url"] + "/"
 
@@ -281,42 +302,53 @@ def test_choice_feedback_explains_each_chosen_option(page):
     expect(feedback(loc)).to_contain_text(words(single["options"][wrong]["explain"]))
 
 
-@pytest.mark.parametrize(
-    ("qid", "value"),
-    [
-        ("inputs-embedding-params", ""),
-        ("inputs-embedding-params", "   "),
-        ("inputs-embedding-params", "seventy-two"),
-        ("inputs-embedding-params", "1e999"),
-        ("inputs-embedding-params", "NaN"),
-        ("inputs-embedding-params", "Infinity"),
-        ("inputs-embedding-params", "-Infinity"),
-        ("inputs-embedding-params", "0x48"),
-        ("inputs-embedding-params", "7 2"),
-        ("inputs-x-shape", ""),
-        ("inputs-x-shape", "ten by eight"),
-        ("inputs-x-shape", "NaN"),
-        ("inputs-x-shape", "1e999"),
-        ("inputs-x-shape", "(0, 8)"),
-        ("inputs-x-shape", "(-10, 8)"),
-        ("inputs-x-shape", "(10.5, 8)"),
-        ("inputs-x-shape", "()"),
-        ("inputs-x-shape", "(10,, 8)"),
-        ("inputs-x-shape", "(99999999999999999999, 8)"),
+INVALID = {
+    "inputs-embedding-params": [
+        "",
+        "   ",
+        "seventy-two",
+        "1e999",
+        "-1e999",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "0x48",
+        "7 2",
+        "1,5",
+        "72abc",
     ],
-)
-def test_invalid_text_answers(page, qid, value):
+    "inputs-x-shape": [
+        "",
+        "ten by eight",
+        "NaN",
+        "1e999",
+        "(0, 8)",
+        "(-10, 8)",
+        "(10.5, 8)",
+        "()",
+        "(10,, 8)",
+        "(10 8)",
+        "(99999999999999999999, 8)",
+        "(Infinity, 8)",
+    ],
+}
+
+
+@pytest.mark.parametrize("qid", sorted(INVALID))
+def test_invalid_text_answers(page, qid):
     open_page(page)
     loc = question(page, qid)
-    answer(loc, value)
     fb = feedback(loc)
-    expect(fb).to_have_attribute("data-state", "invalid")
-    assert fb.inner_text().startswith("Invalid answer:")
-    expect(loc.locator("input[type=text]")).to_have_attribute("aria-invalid", "true")
-    # A valid answer afterwards clears the invalid marker.
-    answer(loc, right_answer(BY_ID[qid]))
-    expect(fb).to_have_attribute("data-state", "correct")
-    assert loc.locator("input[type=text]").get_attribute("aria-invalid") is None
+    box = loc.locator("input[type=text]")
+    for value in INVALID[qid]:
+        answer(loc, value)
+        expect(fb, f"{value!r} should be invalid").to_have_attribute("data-state", "invalid")
+        assert fb.inner_text().startswith("Invalid answer:"), value
+        expect(box).to_have_attribute("aria-invalid", "true")
+        # A valid answer afterwards is graded and clears the invalid marker.
+        answer(loc, right_answer(BY_ID[qid]))
+        expect(fb, f"after {value!r}").to_have_attribute("data-state", "correct")
+        assert box.get_attribute("aria-invalid") is None
 
 
 def test_nothing_selected_is_invalid(page):
@@ -328,42 +360,90 @@ def test_nothing_selected_is_invalid(page):
         assert feedback(loc).inner_text().startswith("Invalid answer:")
 
 
-@pytest.mark.parametrize(
-    "value",
-    ["(10, 8)", "10, 8", "10,8", "10x8", "10 x 8", "10×8", "10 × 8", "[10, 8]", " ( 10 , 8 ) ",
-     "(10, 8,)", "torch.Size([10, 8])", "10X8"],
-)
-def test_shape_formats_accepted(page, value):
+def graded(page, quiz, qid, cases):
+    """Type each value, check, and expect its state; an invalid entry in between makes every
+    expectation a real change of state."""
     open_page(page)
-    loc = question(page, "inputs-x-shape")
-    answer(loc, value)
-    expect(feedback(loc)).to_have_attribute("data-state", "correct")
+    loc = question(page, qid, quiz=quiz)
+    fb = feedback(loc)
+    for value, state in cases:
+        answer(loc, "not an answer")
+        expect(fb).to_have_attribute("data-state", "invalid")
+        answer(loc, value)
+        expect(fb, f"{value!r} should be {state}").to_have_attribute("data-state", state)
 
 
-@pytest.mark.parametrize(("value", "state"), [("(5,)", "correct"), ("5", "correct"),
-                                              ("[5]", "correct"), ("(5, 1)", "incorrect")])
-def test_one_dimensional_shape(page, value, state):
-    open_page(page)
-    loc = question(page, "hostile-shape", quiz="hostile")
-    answer(loc, value)
-    expect(feedback(loc)).to_have_attribute("data-state", state)
+def test_shape_formats_accepted(page):
+    formats = [
+        "(10, 8)",
+        "10, 8",
+        "10,8",
+        "10x8",
+        "10 x 8",
+        "10×8",
+        "10 × 8",
+        "[10, 8]",
+        " ( 10 , 8 ) ",
+        "(10, 8,)",
+        "torch.Size([10, 8])",
+        "10X8",
+        "(010, 8)",
+    ]
+    graded(
+        page,
+        "01_input_vectors",
+        "inputs-x-shape",
+        [(v, "correct") for v in formats]
+        + [("(8, 10)", "incorrect"), ("(10, 8, 1)", "incorrect"), ("(10,)", "incorrect")],
+    )
 
 
-@pytest.mark.parametrize(("value", "state"), [("0.3", "correct"), ("0.30000001", "correct"),
-                                              (".3", "correct"), ("3e-1", "correct"),
-                                              ("0.31", "incorrect"), ("\u22120.3", "incorrect")])
-def test_numeric_tolerance(page, value, state):
-    open_page(page)
-    loc = question(page, "hostile-numeric", quiz="hostile")
-    answer(loc, value)
-    expect(feedback(loc)).to_have_attribute("data-state", state)
+def test_one_dimensional_shape(page):
+    graded(
+        page,
+        "hostile",
+        "hostile-shape",
+        [("(5,)", "correct"), ("5", "correct"), ("[5]", "correct"), ("(5, 1)", "incorrect")],
+    )
+
+
+def test_numeric_tolerance(page):
+    graded(
+        page,
+        "hostile",
+        "hostile-numeric",
+        [
+            ("0.3", "correct"),
+            ("0.30000001", "correct"),
+            (".3", "correct"),
+            ("3e-1", "correct"),
+            ("+0.3", "correct"),
+            ("0.31", "incorrect"),
+            ("\u22120.3", "incorrect"),
+        ],
+    )
+    graded(
+        page,
+        "01_input_vectors",
+        "inputs-embedding-params",
+        [
+            ("72", "correct"),
+            ("72.0", "correct"),
+            ("7.2e1", "correct"),
+            ("72.0000001", "incorrect"),
+            ("71", "incorrect"),
+            ("-72", "incorrect"),
+        ],
+    )
 
 
 def test_enter_in_text_box_checks(page):
     open_page(page)
-    for qid, value, state in [("inputs-embedding-params", "72", "correct"),
-                              ("inputs-x-shape", "(8, 10)", "incorrect"),
-                              ("inputs-similarity-shape", "abc", "invalid")]:
+    for qid, value, state in [
+        ("inputs-embedding-params", "72", "correct"),
+        ("inputs-x-shape", "(8, 10)", "incorrect"),
+        ("inputs-similarity-shape", "abc", "invalid"),
+    ]:
         loc = question(page, qid)
         box = loc.locator("input[type=text]")
         box.fill(value)
@@ -477,10 +557,11 @@ def test_hostile_text_is_shown_as_text(page):
     assert page.evaluate("() => document.querySelectorAll('img, iframe').length") == 0
 
 
-def test_options_are_shuffled_but_keep_their_values(browser, site):
-    context = browser.new_context()
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site["url"])
-                  else r.abort())
+def test_options_are_shuffled_but_keep_their_values(quiz_browser, site):
+    context = quiz_browser.new_context()
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith(site["url"]) else r.abort()
+    )
     pg = context.new_page()
     orders = set()
     for _ in range(12):
@@ -489,9 +570,7 @@ def test_options_are_shuffled_but_keep_their_values(browser, site):
         values = pg.locator('[data-question-id="inputs-matrix-facts"] input').evaluate_all(
             "els => els.map(e => e.value + ':' + e.id)"
         )
-        assert sorted(values) == sorted(
-            f"{k}:mhaq-inputs-matrix-facts-{k}" for k in range(5)
-        )
+        assert sorted(values) == sorted(f"{k}:mhaq-inputs-matrix-facts-{k}" for k in range(5))
         orders.add(tuple(values))
     context.close()
     assert len(orders) > 1, "options were never shuffled"
@@ -516,6 +595,14 @@ def test_hydration_is_idempotent(page):
     # One listener per button: a second one would not change the state, but count checks.
     loc.locator("input[type=text]").press("Enter")
     expect(feedback(loc)).to_have_attribute("data-state", "correct")
+
+
+def test_module_leaks_no_globals(page):
+    names = "() => Object.getOwnPropertyNames(window).sort()"
+    page.goto(f"{page.site['url']}/bare.html")
+    without = page.evaluate(names)
+    open_page(page)
+    assert page.evaluate(names) == without
 
 
 def test_two_copies_of_a_quiz_do_not_interfere(page):
@@ -571,8 +658,10 @@ def test_anywidget_render_entry_point(page):
 def test_screenshot(page, scheme):
     page.emulate_media(color_scheme=scheme)
     open_page(page)
-    answer(question(page, "inputs-repeated-the-rows"), {correct_indices(
-        "inputs-repeated-the-rows").pop()})
+    answer(
+        question(page, "inputs-repeated-the-rows"),
+        {correct_indices("inputs-repeated-the-rows").pop()},
+    )
     q2 = BY_ID["inputs-matrix-facts"]
     answer(question(page, q2["id"]), wrong_answers(q2))
     answer(question(page, "inputs-x-shape"), "ten by eight")

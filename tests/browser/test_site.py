@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from course import QUIZZES, lesson_paths, toc_files  # noqa: E402
+from course import QUIZZES, lesson_paths, toc_files
 
 LESSONS = [p.stem for p in lesson_paths()]
 PAGES = toc_files()

@@ -113,7 +113,8 @@ function parseShape(raw) {
 }
 
 function optionLabelHtml(question, input) {
-  const label = input.id ? question.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  const label = Array.from(question.querySelectorAll("label[for]"))
+    .find((node) => input.id && node.htmlFor === input.id);
   return label ? label.innerHTML : escapeText(input.value);
 }
 
@@ -170,8 +171,8 @@ function gradeChoice(question, entry) {
     parts.push(" Read the note below and try again.");
   }
   parts.push("</p><ul>");
-  const byBankOrder = chosen.slice().sort((a, b) => Number(a.value) - Number(b.value));
-  for (const input of byBankOrder) {
+  for (const input of chosen) {
+    // In the order the learner sees them (after shuffling).
     const option = options[Number(input.value)] || {};
     const mark = option.correct === true ? "✓" : "✗";
     parts.push(

@@ -1,0 +1,71 @@
+"""Exercise checkers: each takes the learner's function (or class) and returns a CheckResult.
+
+A checker runs the learner's code on inputs chosen so that classic mistakes cannot hide
+(T_q ≠ T_k, d_k ≠ d_v, several heads and batch axes, a patterned mask, logits of ±1000), and
+compares the result with the library and with deliberately wrong variants of it, so that it
+can name the mistake (``result.mistake``) and say how to fix it (``result.message``). A
+checker never raises at the learner, and its messages are deterministic.
+
+=============================  ===========================================  =================
+checker                        the learner's function                       lesson
+=============================  ===========================================  =================
+check_embedding                fn(token_ids, table) -> (seq_len, d_model)   01_input_vectors
+check_qkv_projection           fn(x, w_q, w_k, w_v) -> (q, k, v)            02_qkv_projections
+check_scores                   fn(q, k) -> (..., T_q, T_k)                  03_attention_scores
+check_softmax                  fn(x, axis=-1) -> x.shape                    04_softmax_and_masks
+check_attention                fn(q, k, v, mask=None) -> (output, weights)  05_weighted_sum
+check_split_heads              fn(x, num_heads) -> (..., H, T, d_head)      06_multiple_heads
+check_merge_heads              fn(x) -> (..., T, H * d_head)                06_multiple_heads
+check_multi_head_attention     fn(query, key, value, params, num_heads,     07_concat_and_
+                               mask=None) -> (output, weights)              output_projection
+check_multi_head_module        cls(d_model, num_heads, bias=True,           08_the_module
+                               kdim=None, vdim=None) -> nn.Module
+=============================  ===========================================  =================
+
+Mistake keys (``CheckResult.mistake``): missing_scale, scale_by_d, softmax_wrong_axis,
+unstable_softmax, mask_inverted, split_without_transpose, merge_without_transpose,
+heads_summed, missing_output_projection, wrong_shape, wrong_values, raised, wrong_type.
+"""
+
+from __future__ import annotations
+
+from .attention_check import check_attention
+from .embedding_check import check_embedding
+from .heads_check import check_merge_heads, check_split_heads
+from .module_check import check_multi_head_module
+from .multi_head_check import check_multi_head_attention
+from .projection_check import check_qkv_projection
+from .result import CheckResult
+from .scores_check import check_scores
+from .softmax_check import check_softmax
+
+MISTAKE_KEYS = (
+    "missing_scale",
+    "scale_by_d",
+    "softmax_wrong_axis",
+    "unstable_softmax",
+    "mask_inverted",
+    "split_without_transpose",
+    "merge_without_transpose",
+    "heads_summed",
+    "missing_output_projection",
+    "wrong_shape",
+    "wrong_values",
+    "raised",
+    "wrong_type",
+)
+"""Every key a checker can put in ``CheckResult.mistake``."""
+
+__all__ = [
+    "MISTAKE_KEYS",
+    "CheckResult",
+    "check_attention",
+    "check_embedding",
+    "check_merge_heads",
+    "check_multi_head_attention",
+    "check_multi_head_module",
+    "check_qkv_projection",
+    "check_scores",
+    "check_softmax",
+    "check_split_heads",
+]

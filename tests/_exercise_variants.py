@@ -1,0 +1,666 @@
+"""Learner implementations for tests/test_exercises.py: correct ones in several styles, and
+deliberately wrong ones, each making one classic mistake.
+
+They are written the way a learner would write them, independently of the checkers' own
+reference code, so that a checker is tested against real code and not against itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+# ---------------------------------------------------------------------------------------------
+# shared pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def stable_softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def naive_softmax(x, axis=-1):
+    e = np.exp(x)  # overflows for x > 709
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def swap_last(k):
+    return np.swapaxes(k, -1, -2)
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 01: embedding
+# ---------------------------------------------------------------------------------------------
+
+
+def embed_index(token_ids, table):
+    return table[token_ids]
+
+
+def embed_one_hot(token_ids, table):
+    one_hot = np.eye(table.shape[0])[token_ids]  # (seq_len, vocab_size)
+    return one_hot @ table
+
+
+def embed_loop_as_list(token_ids, table):
+    return [list(table[token_id]) for token_id in token_ids]
+
+
+def embed_torch(token_ids, table):
+    return nn.functional.embedding(torch.as_tensor(token_ids), torch.as_tensor(table))
+
+
+def embed_transposed(token_ids, table):
+    return table[token_ids].T
+
+
+def embed_columns(token_ids, table):
+    return table[:, token_ids]
+
+
+def embed_one_hot_not_multiplied(token_ids, table):
+    return np.eye(table.shape[0])[token_ids]
+
+
+def embed_transposed_table(token_ids, table):
+    return table.T[token_ids]
+
+
+def embed_off_by_one(token_ids, table):
+    return table[np.asarray(token_ids) - 1]  # ids counted from 1
+
+
+def embed_reversed(token_ids, table):
+    return table[np.asarray(token_ids)[::-1]]
+
+
+def embed_doubled(token_ids, table):
+    return 2 * table[token_ids]
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 02: q, k, v projections
+# ---------------------------------------------------------------------------------------------
+
+
+def project_qkv(x, w_q, w_k, w_v):
+    return x @ w_q, x @ w_k, x @ w_v
+
+
+def project_qkv_einsum(x, w_q, w_k, w_v):
+    return tuple(np.einsum("ti,io->to", x, w) for w in (w_q, w_k, w_v))
+
+
+def project_qkv_torch(x, w_q, w_k, w_v):
+    x = torch.as_tensor(x)
+    return [nn.functional.linear(x, torch.as_tensor(w).T) for w in (w_q, w_k, w_v)]
+
+
+def project_qkv_transposed(x, w_q, w_k, w_v):
+    return x @ w_q.T, x @ w_k.T, x @ w_v.T
+
+
+def project_qkv_swapped(x, w_q, w_k, w_v):
+    return x @ w_k, x @ w_q, x @ w_v
+
+
+def project_qkv_only_two(x, w_q, w_k, w_v):
+    return x @ w_q, x @ w_k
+
+
+def project_qkv_weight_first(x, w_q, w_k, w_v):
+    return w_q.T @ x.T, w_k.T @ x.T, w_v.T @ x.T
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 03: scores
+# ---------------------------------------------------------------------------------------------
+
+
+def scores_numpy(q, k):
+    return q @ swap_last(k) / np.sqrt(q.shape[-1])
+
+
+def scores_einsum(q, k):
+    return np.einsum("...qd,...kd->...qk", q, k) / math.sqrt(q.shape[-1])
+
+
+def scores_torch(q, k):
+    q, k = torch.as_tensor(q), torch.as_tensor(k)
+    return q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+
+
+def scores_missing_scale(q, k):
+    return q @ swap_last(k)
+
+
+def scores_scale_by_d(q, k):
+    return q @ swap_last(k) / q.shape[-1]
+
+
+def scores_multiplied(q, k):
+    return q @ swap_last(k) * np.sqrt(q.shape[-1])
+
+
+def scores_sqrt_seq_len(q, k):
+    return q @ swap_last(k) / np.sqrt(q.shape[-2])
+
+
+def scores_k_transposed(q, k):
+    return q @ k.T / np.sqrt(q.shape[-1])  # fine in 2-D, fails with batch axes
+
+
+def scores_keys_first(q, k):
+    return k @ swap_last(q) / np.sqrt(q.shape[-1])
+
+
+def scores_softmaxed(q, k):
+    return stable_softmax(scores_numpy(q, k))
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 04: softmax
+# ---------------------------------------------------------------------------------------------
+
+
+def softmax_numpy(x, axis=-1):
+    return stable_softmax(x, axis=axis)
+
+
+def softmax_logsumexp(x, axis=-1):
+    top = np.max(x, axis=axis, keepdims=True)
+    log_total = top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True))
+    return np.exp(x - log_total)
+
+
+def softmax_torch(x, axis=-1):
+    return torch.softmax(torch.as_tensor(x), dim=axis)
+
+
+def softmax_in_place(x, axis=-1):
+    x -= x.max(axis=axis, keepdims=True)  # edits the caller's array
+    np.exp(x, out=x)
+    x /= x.sum(axis=axis, keepdims=True)
+    return x
+
+
+def softmax_naive(x, axis=-1):
+    return naive_softmax(x, axis=axis)
+
+
+def softmax_global_max(x, axis=-1):
+    e = np.exp(x - x.max())
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_ignores_axis(x, axis=-1):
+    return stable_softmax(x, axis=-1)
+
+
+def softmax_over_axis_0(x, axis=-1):
+    return stable_softmax(x, axis=0)
+
+
+def softmax_whole_array(x, axis=-1):
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def softmax_not_normalised(x, axis=-1):
+    return np.exp(x)
+
+
+def softmax_no_keepdims(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis))
+    return e / e.sum(axis=axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 05: attention
+# ---------------------------------------------------------------------------------------------
+
+
+def attention_numpy(q, k, v, mask=None):
+    scores = q @ swap_last(k) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = stable_softmax(scores)
+    return weights @ v, weights
+
+
+def attention_einsum(q, k, v, mask=None):
+    scores = np.einsum("...qd,...kd->...qk", q, k) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -1e9)  # a large negative number instead of -inf
+    weights = stable_softmax(scores)
+    return np.einsum("...qk,...kd->...qd", weights, v), weights
+
+
+def attention_torch(q, k, v, mask=None):
+    q, k, v = (torch.as_tensor(t) for t in (q, k, v))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~torch.as_tensor(mask), float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def _attention(q, k, v, mask, *, divisor=None, axis=-1, invert=False, softmax=stable_softmax):
+    divisor = np.sqrt(q.shape[-1]) if divisor is None else divisor
+    scores = q @ swap_last(k) / divisor
+    if mask is not None:
+        scores = np.where(~mask if invert else mask, scores, -np.inf)
+    weights = softmax(scores, axis=axis)
+    return weights @ v, weights
+
+
+def attention_missing_scale(q, k, v, mask=None):
+    return _attention(q, k, v, mask, divisor=1.0)
+
+
+def attention_scale_by_d(q, k, v, mask=None):
+    return _attention(q, k, v, mask, divisor=q.shape[-1])
+
+
+def attention_softmax_over_queries(q, k, v, mask=None):
+    return _attention(q, k, v, mask, axis=-2)
+
+
+def attention_mask_inverted(q, k, v, mask=None):
+    return _attention(q, k, v, mask, invert=True)
+
+
+def attention_naive_softmax(q, k, v, mask=None):
+    return _attention(q, k, v, mask, softmax=naive_softmax)
+
+
+def attention_output_only(q, k, v, mask=None):
+    return _attention(q, k, v, mask)[0]
+
+
+def attention_weights_first(q, k, v, mask=None):
+    output, weights = _attention(q, k, v, mask)
+    return weights, output
+
+
+def attention_mask_after_softmax(q, k, v, mask=None):
+    weights = stable_softmax(q @ swap_last(k) / np.sqrt(q.shape[-1]))
+    if mask is not None:
+        weights = weights * mask
+    return weights @ v, weights
+
+
+def attention_ignores_mask(q, k, v, mask=None):
+    return _attention(q, k, v, None)
+
+
+def attention_k_transposed(q, k, v, mask=None):
+    scores = q @ k.T / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = stable_softmax(scores)
+    return weights @ v, weights
+
+
+def attention_sums_keys(q, k, v, mask=None):
+    _, weights = _attention(q, k, v, mask)
+    return weights @ k, weights
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 06: split and merge heads
+# ---------------------------------------------------------------------------------------------
+
+
+def split_numpy(x, num_heads):
+    *batch, seq_len, d_model = x.shape
+    x = x.reshape(*batch, seq_len, num_heads, d_model // num_heads)
+    return np.swapaxes(x, -3, -2)
+
+
+def split_by_slicing(x, num_heads):
+    d_head = x.shape[-1] // num_heads
+    heads = [x[..., h * d_head : (h + 1) * d_head] for h in range(num_heads)]
+    return np.stack(heads, axis=-3)
+
+
+def split_torch(x, num_heads):
+    x = torch.as_tensor(x)
+    return x.unflatten(-1, (num_heads, -1)).transpose(-3, -2)
+
+
+def split_reshape_only(x, num_heads):
+    *batch, seq_len, d_model = x.shape
+    return x.reshape(*batch, num_heads, seq_len, d_model // num_heads)
+
+
+def split_heads_last(x, num_heads):
+    *batch, seq_len, d_model = x.shape
+    return x.reshape(*batch, seq_len, num_heads, d_model // num_heads)
+
+
+def split_interleaved(x, num_heads):
+    *batch, seq_len, d_model = x.shape
+    x = x.reshape(*batch, seq_len, d_model // num_heads, num_heads)  # head = feature % H
+    return np.moveaxis(x, -1, -3)
+
+
+def split_batch_only(x, num_heads):
+    batch, seq_len, d_model = x.shape  # needs a batch axis
+    x = x.reshape(batch, seq_len, num_heads, d_model // num_heads)
+    return x.transpose(0, 2, 1, 3)
+
+
+def merge_numpy(x):
+    *batch, num_heads, seq_len, d_head = x.shape
+    return np.swapaxes(x, -3, -2).reshape(*batch, seq_len, num_heads * d_head)
+
+
+def merge_by_concatenating(x):
+    return np.concatenate([x[..., h, :, :] for h in range(x.shape[-3])], axis=-1)
+
+
+def merge_torch(x):
+    x = torch.as_tensor(x)
+    return x.transpose(-3, -2).flatten(-2)
+
+
+def merge_reshape_only(x):
+    *batch, num_heads, seq_len, d_head = x.shape
+    return x.reshape(*batch, seq_len, num_heads * d_head)
+
+
+def merge_summed(x):
+    return x.sum(axis=-3)
+
+
+def merge_averaged(x):
+    return x.mean(axis=-3)
+
+
+def merge_along_sequence(x):
+    return np.concatenate([x[..., h, :, :] for h in range(x.shape[-3])], axis=-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 07: multi-head attention with MHAParams
+# ---------------------------------------------------------------------------------------------
+
+
+def _linear(x, w, b):
+    return x @ w if b is None else x @ w + b
+
+
+def mha_numpy(query, key, value, params, num_heads, mask=None):
+    q = split_numpy(_linear(query, params.w_q, params.b_q), num_heads)
+    k = split_numpy(_linear(key, params.w_k, params.b_k), num_heads)
+    v = split_numpy(_linear(value, params.w_v, params.b_v), num_heads)
+    heads, weights = attention_numpy(q, k, v, mask)
+    return _linear(merge_numpy(heads), params.w_o, params.b_o), weights
+
+
+def mha_loop_over_heads(query, key, value, params, num_heads, mask=None):
+    """One head at a time, each with its slice of the projection matrices."""
+    d_head = params.d_model // num_heads
+    outputs, all_weights = [], []
+    for h in range(num_heads):
+        cols = slice(h * d_head, (h + 1) * d_head)
+
+        def project(x, w, b, cols=cols):
+            return x @ w[:, cols] + (0 if b is None else b[cols])
+
+        q = project(query, params.w_q, params.b_q)
+        k = project(key, params.w_k, params.b_k)
+        v = project(value, params.w_v, params.b_v)
+        head_output, head_weights = attention_einsum(q, k, v, mask)
+        outputs.append(head_output)
+        all_weights.append(head_weights)
+    merged = np.concatenate(outputs, axis=-1)
+    return _linear(merged, params.w_o, params.b_o), np.stack(all_weights, axis=-3)
+
+
+def mha_torch(query, key, value, params, num_heads, mask=None):
+    def t(a):
+        return None if a is None else torch.as_tensor(np.asarray(a))
+
+    batch, seq_len_q, _ = query.shape
+    q = nn.functional.linear(t(query), t(params.w_q).T, t(params.b_q))
+    k = nn.functional.linear(t(key), t(params.w_k).T, t(params.b_k))
+    v = nn.functional.linear(t(value), t(params.w_v).T, t(params.b_v))
+    q, k, v = (x.view(x.shape[0], x.shape[1], num_heads, -1).transpose(1, 2) for x in (q, k, v))
+    out, weights = attention_torch(q, k, v, None if mask is None else t(mask))
+    merged = out.transpose(1, 2).reshape(batch, seq_len_q, -1)
+    return nn.functional.linear(merged, t(params.w_o).T, t(params.b_o)), weights
+
+
+def make_wrong_mha(
+    *,
+    divisor=None,
+    axis=-1,
+    invert=False,
+    softmax=stable_softmax,
+    split=split_numpy,
+    merge=merge_numpy,
+    combine=None,
+    project_output=True,
+    output_bias=True,
+    weights_mean=False,
+):
+    """A learner's multi-head attention with one mistake switched on."""
+
+    def wrong_mha(query, key, value, params, num_heads, mask=None):
+        q = split(_linear(query, params.w_q, params.b_q), num_heads)
+        k = split(_linear(key, params.w_k, params.b_k), num_heads)
+        v = split(_linear(value, params.w_v, params.b_v), num_heads)
+        heads, weights = _attention(
+            q,
+            k,
+            v,
+            mask,
+            divisor=np.sqrt(q.shape[-1]) if divisor is None else divisor(q.shape[-1]),
+            axis=axis,
+            invert=invert,
+            softmax=softmax,
+        )
+        if weights_mean:
+            weights = weights.mean(axis=-3)
+        if combine is not None:
+            return combine(heads, axis=-3), weights
+        merged = merge(heads)
+        if not project_output:
+            return merged, weights
+        return _linear(merged, params.w_o, params.b_o if output_bias else None), weights
+
+    return wrong_mha
+
+
+mha_missing_scale = make_wrong_mha(divisor=lambda d_head: 1.0)
+mha_scale_by_d = make_wrong_mha(divisor=lambda d_head: d_head)
+mha_softmax_over_queries = make_wrong_mha(axis=-2)
+mha_mask_inverted = make_wrong_mha(invert=True)
+mha_naive_softmax = make_wrong_mha(softmax=naive_softmax)
+mha_split_reshape_only = make_wrong_mha(split=split_reshape_only)
+mha_split_and_merge_reshape_only = make_wrong_mha(
+    split=split_reshape_only, merge=merge_reshape_only
+)
+mha_merge_reshape_only = make_wrong_mha(merge=merge_reshape_only)
+mha_heads_summed = make_wrong_mha(combine=np.sum)
+mha_heads_averaged = make_wrong_mha(combine=np.mean)
+mha_no_output_projection = make_wrong_mha(project_output=False)
+mha_no_output_bias = make_wrong_mha(output_bias=False)
+mha_weights_averaged = make_wrong_mha(weights_mean=True)
+
+
+def mha_single_head(query, key, value, params, num_heads, mask=None):
+    return mha_numpy(query, key, value, params, 1, mask)
+
+
+def mha_output_only(query, key, value, params, num_heads, mask=None):
+    return mha_numpy(query, key, value, params, num_heads, mask)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 08: the torch module
+# ---------------------------------------------------------------------------------------------
+
+
+class LearnerMHA(nn.Module):
+    """A learner's module; class attributes switch on one mistake in a subclass."""
+
+    divide_by = "sqrt"  # "sqrt", "none" or "d"
+    softmax_dim = -1
+    torch_mask_polarity = False  # True: treats True as blocked, like nn.MultiheadAttention
+    naive_softmax = False
+    split_with_transpose = True
+    merge_with_transpose = True
+    sum_heads = False
+    use_output_projection = True
+    return_weights_mean = False
+    return_output_only = False
+
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.d_head = d_model // num_heads
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(kdim or d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(vdim or d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def split(self, x):
+        batch, seq_len, _ = x.shape
+        if not self.split_with_transpose:
+            return x.reshape(batch, self.num_heads, seq_len, self.d_head)
+        return x.view(batch, seq_len, self.num_heads, self.d_head).transpose(1, 2)
+
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        key = query if key is None else key
+        value = key if value is None else value
+        q, k, v = (
+            self.split(self.q_proj(query)),
+            self.split(self.k_proj(key)),
+            self.split(self.v_proj(value)),
+        )
+        scores = q @ k.transpose(-2, -1)
+        if self.divide_by == "sqrt":
+            scores = scores / math.sqrt(self.d_head)
+        elif self.divide_by == "d":
+            scores = scores / self.d_head
+        if mask is not None:
+            blocked = mask if self.torch_mask_polarity else ~mask
+            scores = scores.masked_fill(blocked, float("-inf"))
+        if self.naive_softmax:
+            exps = scores.exp()
+            weights = exps / exps.sum(dim=self.softmax_dim, keepdim=True)
+        else:
+            weights = torch.softmax(scores, dim=self.softmax_dim)
+        heads = weights @ v  # (batch, num_heads, T_q, d_head)
+        batch, _, seq_len_q, _ = heads.shape
+        if self.sum_heads:
+            return heads.sum(dim=1), (weights if need_weights else None)
+        if self.merge_with_transpose:
+            merged = heads.transpose(1, 2).contiguous().view(batch, seq_len_q, -1)
+        else:
+            merged = heads.reshape(batch, seq_len_q, -1)
+        output = self.out_proj(merged) if self.use_output_projection else merged
+        if self.return_output_only:
+            return output
+        if self.return_weights_mean:
+            weights = weights.mean(dim=1)
+        return output, (weights if need_weights else None)
+
+
+class EinsumMHA(nn.Module):
+    """A correct module in another style: einsum and permute, a -1e9 mask fill."""
+
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__()
+        self.h = num_heads
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(kdim or d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(vdim or d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        key = query if key is None else key
+        value = key if value is None else value
+
+        def heads(x):
+            b, t, d = x.shape
+            return x.reshape(b, t, self.h, d // self.h).permute(0, 2, 1, 3)
+
+        q, k, v = heads(self.q_proj(query)), heads(self.k_proj(key)), heads(self.v_proj(value))
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / q.shape[-1] ** 0.5
+        if mask is not None:
+            scores = scores.masked_fill(~mask, -1e9)
+        weights = scores.softmax(dim=-1)
+        out = torch.einsum("bhqk,bhkd->bqhd", weights, v).flatten(2)
+        return self.out_proj(out), (weights if need_weights else None)
+
+
+def module_variant(name, **switches):
+    return type(name, (LearnerMHA,), switches)
+
+
+ModuleMissingScale = module_variant("ModuleMissingScale", divide_by="none")
+ModuleScaleByD = module_variant("ModuleScaleByD", divide_by="d")
+ModuleSoftmaxOverQueries = module_variant("ModuleSoftmaxOverQueries", softmax_dim=-2)
+ModuleTorchMaskPolarity = module_variant("ModuleTorchMaskPolarity", torch_mask_polarity=True)
+ModuleNaiveSoftmax = module_variant("ModuleNaiveSoftmax", naive_softmax=True)
+ModuleSplitReshapeOnly = module_variant("ModuleSplitReshapeOnly", split_with_transpose=False)
+ModuleMergeReshapeOnly = module_variant("ModuleMergeReshapeOnly", merge_with_transpose=False)
+ModuleSumsHeads = module_variant("ModuleSumsHeads", sum_heads=True)
+ModuleNoOutputProjection = module_variant("ModuleNoOutputProjection", use_output_projection=False)
+ModuleAveragesWeights = module_variant("ModuleAveragesWeights", return_weights_mean=True)
+ModuleReturnsOutputOnly = module_variant("ModuleReturnsOutputOnly", return_output_only=True)
+
+
+class ModulePerHeadProjections(LearnerMHA):
+    """Misconception: each head has its own small projection (only one is kept here)."""
+
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__(d_model, num_heads, bias, kdim, vdim)
+        self.q_proj = nn.Linear(d_model, d_model // num_heads, bias=bias)
+
+
+class ModuleOtherNames(nn.Module):
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__()
+        self.w_q = nn.Linear(d_model, d_model, bias=bias)
+
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        return self.w_q(query), None
+
+
+class ModuleIgnoresBiasFlag(LearnerMHA):
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__(d_model, num_heads, True, kdim, vdim)
+
+
+class ModuleWithoutKdim(LearnerMHA):
+    def __init__(self, d_model, num_heads, bias=True):
+        super().__init__(d_model, num_heads, bias)
+
+
+class ModuleForwardRaises(LearnerMHA):
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        raise RuntimeError("forward is not written yet <b>todo</b>")
+
+
+class ModuleForwardReturnsNone(LearnerMHA):
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        return None
+
+
+class ModuleWrongOutputShape(LearnerMHA):
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        output, weights = super().forward(query, key, value, mask, need_weights)
+        return output[:, :, :5], weights
+
+
+def module_factory_returning_none(d_model, num_heads, bias=True, kdim=None, vdim=None):
+    return None
