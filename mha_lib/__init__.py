@@ -4,18 +4,25 @@ Every lesson in ``notebooks/`` writes one step inline, names its twin here, and 
 two agree. numpy functions are the reference; :class:`MultiHeadAttention` is the torch module.
 """
 
-from .attention import scaled_dot_product_attention
+from .attention import attention_scores, scaled_dot_product_attention
 from .heads import merge_heads, split_heads
+from .masks import causal_mask, padding_mask
 from .modules import MultiHeadAttention
 from .multi_head import multi_head_attention
 from .params import MHAParams
+from .projections import linear, project_qkv
 from .softmax import softmax
 
 __all__ = [
     "MHAParams",
     "MultiHeadAttention",
+    "attention_scores",
+    "causal_mask",
+    "linear",
     "merge_heads",
     "multi_head_attention",
+    "padding_mask",
+    "project_qkv",
     "scaled_dot_product_attention",
     "softmax",
     "split_heads",

@@ -2,7 +2,7 @@
 
 For every code cell holding ``# library twin: mha_lib.X`` we run the lesson's setup cell and that
 cell (nothing else), take the function it defines, and compare it with ``mha_lib.X`` over several
-inputs and seeds. A twin named in a lesson but missing from ``CASES`` fails the test, so a new
+inputs and seeds. A twin named in a lesson but missing from ``tests/twin_cases/`` fails the test, so a new
 lesson cannot skip the check.
 
 We also run each exercise's published solution through its checker: a wrong solution in a
@@ -19,40 +19,12 @@ import numpy as np
 import pytest
 
 from course import lesson_paths, read_notebook
+from twin_cases import Compare, all_cases
 
 TWIN_PATTERN = re.compile(r"#\s*library twin:\s*(mha_lib(?:\.\w+)+)")
 
 
-def _sentences():
-    yield ("The quick brown fox jumps over the lazy dog.",)
-    yield ("Attention is all you need!",)
-    yield ("  Heads, heads; and MORE heads...  ",)
-    yield ("",)
-
-
-def _token_lists():
-    for (sentence,) in _sentences():
-        yield (sentence.lower().split() or ["only"],)
-
-
-def _vocab_cases():
-    for (tokens,) in _token_lists():
-        yield tokens, {t: i for i, t in enumerate(sorted(set(tokens)))}
-
-
-def _embedding_cases():
-    for seed, (vocab_size, d_model, seq_len) in enumerate([(9, 8, 10), (3, 5, 1), (50, 4, 7)]):
-        rng = np.random.default_rng(seed)
-        table = rng.standard_normal((vocab_size, d_model))
-        yield rng.integers(0, vocab_size, size=seq_len), table
-
-
-CASES = {
-    "mha_lib.data.tokenize": _sentences,
-    "mha_lib.data.build_vocab": _token_lists,
-    "mha_lib.data.encode": _vocab_cases,
-    "mha_lib.data.embed": _embedding_cases,
-}
+CASES = all_cases()
 
 
 def _resolve(dotted: str):
@@ -61,7 +33,11 @@ def _resolve(dotted: str):
 
 
 def _defined_functions(source: str) -> list[str]:
-    return [node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    return [
+        node.name
+        for node in ast.parse(source).body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    ]
 
 
 def _twin_cells():
@@ -74,7 +50,8 @@ def _twin_cells():
             for match in TWIN_PATTERN.finditer(cell.source):
                 # The function a twin comment names is the first def after the comment.
                 after = cell.source[match.end():]
-                name = _defined_functions(after[after.index("def "):])[0]
+                start = min(i for i in (after.find("def "), after.find("class ")) if i >= 0)
+                name = _defined_functions(after[start:])[0]
                 yield pytest.param(
                     setup, cell.source, name, match.group(1), id=f"{path.stem}:{name}"
                 )
@@ -82,18 +59,21 @@ def _twin_cells():
 
 @pytest.mark.parametrize("setup, source, name, twin", list(_twin_cells()))
 def test_inline_step_agrees_with_its_library_twin(setup, source, name, twin):
-    assert twin in CASES, f"add input cases for {twin} to CASES in this test"
+    assert twin in CASES, f"add input cases for {twin} in tests/twin_cases/lessonNN.py"
     namespace: dict = {}
     exec(compile(setup, "<setup cell>", "exec"), namespace)
     # Run only the definitions of the cell (not its demo lines, which need earlier cells).
     tree = ast.parse(source)
     definitions = ast.Module(
-        body=[n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.Import,
-                                                      ast.ImportFrom))],
+        body=[n for n in tree.body
+              if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))],
         type_ignores=[],
     )
     exec(compile(definitions, "<lesson cell>", "exec"), namespace)
     inline, library = namespace[name], _resolve(twin)
+    if isinstance(CASES[twin], Compare):
+        assert CASES[twin].fn(inline, library) >= 3, "compare over several inputs"
+        return
     count = 0
     for args in CASES[twin]():
         expected, got = library(*args), inline(*args)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from course import QUIZZES, lesson_paths, toc_files
+from course import QUIZZES, REPO, lesson_paths, toc_files
 
 LESSONS = [p.stem for p in lesson_paths()]
 PAGES = toc_files()
@@ -87,6 +87,18 @@ def test_lesson_figures_load_with_alt_text(offline_page, site_url, stem):
     page.log.assert_clean()
 
 
+@pytest.mark.parametrize("stem", LESSONS)
+def test_lesson_notebook_can_be_downloaded(offline_page, site_url, stem):
+    page = offline_page
+    page.goto(f"{site_url}/notebooks/{stem}.html", wait_until="networkidle")
+    link = page.locator(f'a[href$="{stem}.ipynb"]')
+    assert link.count() >= 1, "the download button offers the .ipynb"
+    response = page.request.get(f"{site_url}/notebooks/{link.first.get_attribute('href')}")
+    assert response.ok
+    assert response.json()["cells"], "the download is the notebook itself"
+    page.log.assert_clean()
+
+
 @pytest.mark.parametrize("doc", PAGES)
 def test_page_renders_offline(offline_page, site_url, screenshots, doc):
     page = offline_page
@@ -95,5 +107,9 @@ def test_page_renders_offline(offline_page, site_url, screenshots, doc):
     text = page.locator("main").inner_text()
     assert len(text) > 300, f"{path} renders almost nothing"
     assert "$$" not in text and "\\frac" not in text, f"{path}: math left unrendered"
+    source = next(p for p in (REPO / f"{doc}.md", REPO / f"{doc}.ipynb") if p.exists())
+    if "$" in source.read_text(encoding="utf-8"):
+        # Math is typeset by the vendored MathJax, offline.
+        page.locator("mjx-container").first.wait_for(timeout=10_000)
     page.screenshot(path=str(screenshots / f"page-{doc.replace('/', '-')}.png"))
     page.log.assert_clean()

@@ -1,0 +1,55 @@
+"""Boolean attention masks: True = may attend (as in F.scaled_dot_product_attention).
+
+Introduced in notebooks/04_softmax_and_masks.ipynb. ``torch.nn.MultiheadAttention`` uses the
+opposite polarity for its bool masks (True = blocked): pass it ``~mask``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import check_positive_int
+
+
+def causal_mask(seq_len: int) -> np.ndarray:
+    """Each position may attend to itself and the positions before it, never after.
+
+    Returns a bool array of shape ``(seq_len, seq_len)``, True on and below the diagonal:
+    ``mask[i, j]`` is True exactly when ``j <= i``. It broadcasts against weights of shape
+    ``(..., seq_len, seq_len)``, with or without batch and head axes.
+    Introduced in notebooks/04_softmax_and_masks.ipynb.
+    """
+    seq_len = check_positive_int(seq_len, "seq_len")
+    return np.tril(np.ones((seq_len, seq_len), dtype=bool))
+
+
+def padding_mask(lengths, max_len: int) -> np.ndarray:
+    """Mark the real tokens of each padded sequence in a batch.
+
+    Args:
+        lengths: ``(batch,)`` positive ints, each sequence's true length (≤ ``max_len``).
+        max_len: the padded length ``T_k`` of every sequence.
+
+    Returns:
+        bool array ``(batch, max_len)``: ``mask[b, j]`` is True when key j of sequence b is a
+        real token. Add axes to broadcast against the weights: ``mask[:, None, :]`` for
+        ``(batch, T_q, T_k)``, ``mask[:, None, None, :]`` for ``(batch, num_heads, T_q, T_k)``.
+
+    Introduced in notebooks/04_softmax_and_masks.ipynb.
+    """
+    max_len = check_positive_int(max_len, "max_len")
+    lengths_array = np.asarray(lengths)
+    if lengths_array.ndim != 1 or lengths_array.dtype.kind not in "iu":
+        raise TypeError(
+            f"lengths must be a 1-D sequence of ints (one per sequence), got "
+            f"dtype {lengths_array.dtype} and shape {lengths_array.shape}"
+        )
+    if lengths_array.size == 0:
+        raise ValueError("lengths is empty: give one length per sequence in the batch")
+    if lengths_array.min() < 1 or lengths_array.max() > max_len:
+        raise ValueError(
+            f"every length must lie in [1, max_len={max_len}], got lengths from "
+            f"{lengths_array.min()} to {lengths_array.max()} (lengths.shape={lengths_array.shape})"
+        )
+    positions = np.arange(max_len)  # (max_len,)
+    return positions[None, :] < lengths_array[:, None]  # (batch, max_len)
