@@ -39,13 +39,13 @@ def padding_mask(lengths, max_len: int) -> np.ndarray:
     """
     max_len = check_positive_int(max_len, "max_len")
     lengths_array = np.asarray(lengths)
+    if lengths_array.size == 0:
+        raise ValueError("lengths is empty: give one length per sequence in the batch")
     if lengths_array.ndim != 1 or lengths_array.dtype.kind not in "iu":
         raise TypeError(
             f"lengths must be a 1-D sequence of ints (one per sequence), got "
             f"dtype {lengths_array.dtype} and shape {lengths_array.shape}"
         )
-    if lengths_array.size == 0:
-        raise ValueError("lengths is empty: give one length per sequence in the batch")
     if lengths_array.min() < 1 or lengths_array.max() > max_len:
         raise ValueError(
             f"every length must lie in [1, max_len={max_len}], got lengths from "

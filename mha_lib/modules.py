@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -96,7 +97,8 @@ class MultiHeadAttention(nn.Module):
         unbatched = query.dim() == 2
         if unbatched:  # add a batch axis of 1 and remove it again at the end
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
-        batch = torch.broadcast_shapes(query.shape[:1], key.shape[:1], value.shape[:1])[0]
+        # np, not torch.broadcast_shapes: torch's first call imports sympy (about 1 s).
+        batch = np.broadcast_shapes(query.shape[:1], key.shape[:1], value.shape[:1])[0]
         seq_len_q, seq_len_k = query.shape[1], key.shape[1]
         weights_shape = (batch, self.num_heads, seq_len_q, seq_len_k)
         if mask is not None:
@@ -200,8 +202,8 @@ class MultiHeadAttention(nn.Module):
                 )
         if query.dim() == 3:
             try:
-                torch.broadcast_shapes(query.shape[:1], key.shape[:1], value.shape[:1])
-            except RuntimeError:
+                np.broadcast_shapes(query.shape[:1], key.shape[:1], value.shape[:1])
+            except ValueError:
                 raise ValueError(
                     "the batch sizes do not broadcast: "
                     f"query.shape={shape_str(query.shape)}, key.shape={shape_str(key.shape)}, "

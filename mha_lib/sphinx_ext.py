@@ -1,8 +1,8 @@
 """Sphinx extension for the course website (listed under ``sphinx.extra_extensions``).
 
-- Serves the quiz's JS and CSS from the package: the quiz on a lesson page is the static
-  ``text/html`` rendering stored in the notebook, and ``mha_quiz.js`` (the same ES module the
-  Jupyter widget uses) makes it interactive with no kernel and no network.
+- Serves the quiz's and the head explorer's JS and CSS from the package: each appears on a
+  lesson page as the static ``text/html`` rendering stored in the notebook, and its ES module
+  (the same one the Jupyter widget uses) makes it interactive with no kernel and no network.
 - Removes sphinx-thebe's scripts, which Jupyter Book 1 always loads: the course has no remote
   kernel, and the scripts declare ``THEBE_JS_URL`` twice (a console error on every page) and
   point at a CDN.
@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-QUIZ_STATIC_DIR = Path(__file__).parent / "quiz" / "static"
+PACKAGE = Path(__file__).parent
+# Each interactive element brings one ES module and one stylesheet (a few KB each), loaded on
+# every page; no widget manager is needed because every element has a static rendering.
+STATIC_ASSETS = {
+    PACKAGE / "quiz" / "static": ("mha_quiz.js", "mha_quiz.css"),
+    PACKAGE / "explorer" / "static": ("mha_explorer.js", "mha_explorer.css"),
+}
 
 
 def _add_static_path(app, config) -> None:
-    config.html_static_path.append(str(QUIZ_STATIC_DIR))
+    for folder in STATIC_ASSETS:
+        config.html_static_path.append(str(folder))
 
 
 def _is_thebe(asset) -> bool:
@@ -34,6 +41,7 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.connect("config-inited", _add_static_path)
     app.connect("html-page-context", _drop_thebe)
-    app.add_js_file("mha_quiz.js", type="module")
-    app.add_css_file("mha_quiz.css")
+    for script, stylesheet in STATIC_ASSETS.values():
+        app.add_js_file(script, type="module")
+        app.add_css_file(stylesheet)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,18 @@ SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 @functools.cache
 def _validator() -> Any:
-    # Imported on first use: importing jsonschema takes about a second, and `import mha_lib`
-    # should not pay for it.
-    from jsonschema import Draft202012Validator
+    # Imported on first use, so `import mha_lib` does not pay for it. jsonschema's import
+    # also imports the optional `rfc3987_syntax` (only for the "iri" format, which our schema
+    # does not use and jsonschema does not check by default); building its grammar takes ~3 s,
+    # which every lesson's quiz cell would pay. Hide it during the import, then un-hide it.
+    hidden = "rfc3987_syntax" not in sys.modules
+    if hidden:
+        sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    try:
+        from jsonschema import Draft202012Validator
+    finally:
+        if hidden and sys.modules.get("rfc3987_syntax", "") is None:
+            del sys.modules["rfc3987_syntax"]
 
     Draft202012Validator.check_schema(SCHEMA)
     return Draft202012Validator(SCHEMA)

@@ -4,11 +4,27 @@
 //  (a) anywidget front-end: `export default { render }` puts the widget's `html` trait
 //      (built by mha_lib/quiz/render.py) into the view and hydrates it;
 //  (b) static site: loaded as <script type="module" src="_static/mha_quiz.js">, it hydrates
-//      every [data-mha-quiz] on the page.
+//      every [data-mha-quiz] on the page, and the "Your progress" table [data-mha-progress]
+//      (built by mha_lib/quiz/progress.py).
 // Hydration is idempotent (data-hydrated). Grading runs here, from the JSON answer key in
 // the markup; no network, no globals, no console output.
+//
+// Progress: each Check stores the learner's answer in the browser's local storage (Web
+// Storage, same origin) under STORAGE_KEY as
+//   {"version": 1, "questions": {"<question id>": {"quiz": "<quiz id>",
+//     "answer": [<option values>] | "<typed text>", "state": "correct|incorrect|invalid",
+//     "updated": "<ISO time>"}}}
+// and hydrating a quiz restores the inputs and re-grades them. Storage that is missing,
+// blocked, full or corrupt only turns persistence off: the quiz still works, silently.
 
 const ROOT_SELECTOR = "[data-mha-quiz]";
+const PROGRESS_SELECTOR = "[data-mha-progress]";
+const STORAGE_KEY = "mha-course-progress-v1";
+const QUESTION_ID_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const SAVED_STATES = new Set(["correct", "incorrect", "invalid"]);
+const MAX_SAVED_TEXT = 500;
+const MAX_SAVED_CHOICES = 64;
+const UNKNOWN = "\u2013";
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const DIM_RE = /^\d+$/;
 
@@ -132,6 +148,7 @@ function setFeedback(question, state, html) {
 
 function invalid(question, kind) {
   setFeedback(question, "invalid", `<p><strong>Invalid answer:</strong> ${MESSAGES[kind]}</p>`);
+  return kind === "broken" ? "broken" : "invalid";
 }
 
 function verdict(correct) {
@@ -139,8 +156,7 @@ function verdict(correct) {
 }
 
 function gradeChoice(question, entry) {
-  const chosen = Array.from(question.querySelectorAll("input[type=radio], input[type=checkbox]"))
-    .filter((input) => input.checked);
+  const chosen = choiceInputs(question).filter((input) => input.checked);
   if (chosen.length === 0) return invalid(question, entry.type);
   const options = Array.isArray(entry.options) ? entry.options : [];
   const picked = new Set();
@@ -182,8 +198,9 @@ function gradeChoice(question, entry) {
   }
   parts.push("</ul>");
   if (correct && entry.explain) parts.push(`<p>${entry.explain}</p>`);
-  setFeedback(question, correct ? "correct" : "incorrect", parts.join(""));
-  return undefined;
+  const state = correct ? "correct" : "incorrect";
+  setFeedback(question, state, parts.join(""));
+  return state;
 }
 
 function gradeText(question, entry) {
@@ -208,15 +225,33 @@ function gradeText(question, entry) {
   const text = correct
     ? `<p>${verdict(true)} ${entry.explain || ""}</p>`
     : `<p>${verdict(false)} That is not the expected answer; think it through and try again.</p>`;
-  setFeedback(question, correct ? "correct" : "incorrect", text);
-  return undefined;
+  const state = correct ? "correct" : "incorrect";
+  setFeedback(question, state, text);
+  return state;
 }
 
+function own(object, name) {
+  return object && Object.prototype.hasOwnProperty.call(object, name) ? object[name] : null;
+}
+
+function entryFor(question, key) {
+  const entry = own(key, question.getAttribute("data-question-id"));
+  return entry && typeof entry === "object" ? entry : null;
+}
+
+function isChoice(entry) {
+  return entry.type === "single" || entry.type === "multiple";
+}
+
+function choiceInputs(question) {
+  return Array.from(question.querySelectorAll("input[type=radio], input[type=checkbox]"));
+}
+
+/** Grade one question and show its feedback; returns the new data-state (or "broken"). */
 function check(question, key) {
   try {
-    const id = question.getAttribute("data-question-id");
-    const entry = key && Object.prototype.hasOwnProperty.call(key, id) ? key[id] : null;
-    if (!entry || typeof entry !== "object") return invalid(question, "broken");
+    const entry = entryFor(question, key);
+    if (!entry) return invalid(question, "broken");
     if (entry.type === "single" || entry.type === "multiple") return gradeChoice(question, entry);
     if (entry.type === "numeric" || entry.type === "shape") return gradeText(question, entry);
     return invalid(question, "broken");
@@ -225,34 +260,311 @@ function check(question, key) {
   }
 }
 
+// --- progress in the browser's local storage -------------------------------------------------
+
+// The local storage of the window showing `node`, or null when there is none or reading it
+// throws (blocked storage, sandboxed frames, some private modes). The one place it is read.
+function storageArea(node) {
+  try {
+    const doc = node ? node.ownerDocument || node : null;
+    const view = doc ? doc.defaultView : null;
+    const area = view ? view.localStorage : null;
+    if (area && typeof area.getItem === "function" && typeof area.setItem === "function") {
+      return area;
+    }
+  } catch (_error) {
+    // no storage: no persistence
+  }
+  return null;
+}
+
+// One stored answer, checked field by field; anything unexpected -> null (ignored).
+function cleanEntry(entry) {
+  if (!entry || typeof entry !== "object" || Array.isArray(entry)) return null;
+  if (!SAVED_STATES.has(entry.state)) return null;
+  const { answer } = entry;
+  const text = typeof answer === "string" && answer.length <= MAX_SAVED_TEXT;
+  const choices = Array.isArray(answer) && answer.length <= MAX_SAVED_CHOICES &&
+    answer.every((value) => Number.isSafeInteger(value) && value >= 0);
+  if (!text && !choices) return null;
+  return {
+    quiz: typeof entry.quiz === "string" ? entry.quiz : "",
+    answer: choices ? answer.slice() : answer,
+    state: entry.state,
+    updated: typeof entry.updated === "string" ? entry.updated : "",
+  };
+}
+
+/** The stored progress ({version, questions}), empty if absent or corrupt; null: no storage. */
+function readProgress(node) {
+  const area = storageArea(node);
+  if (!area) return null;
+  let raw;
+  try {
+    raw = area.getItem(STORAGE_KEY);
+  } catch (_error) {
+    return null;
+  }
+  const progress = { version: 1, questions: {} };
+  if (typeof raw !== "string") return progress;
+  let parsed;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (_error) {
+    return progress; // corrupt: start again (the next Check overwrites it)
+  }
+  const saved = parsed && typeof parsed === "object" ? parsed.questions : null;
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return progress;
+  for (const id of Object.keys(saved)) {
+    if (!QUESTION_ID_RE.test(id)) continue; // also keeps "__proto__" and friends out
+    const entry = cleanEntry(saved[id]);
+    if (entry) progress.questions[id] = entry;
+  }
+  return progress;
+}
+
+function writeProgress(node, progress) {
+  const area = storageArea(node);
+  if (!area) return false;
+  try {
+    area.setItem(STORAGE_KEY, JSON.stringify(progress));
+    return true;
+  } catch (_error) {
+    return false; // quota exceeded or storage blocked: keep working without it
+  }
+}
+
+function clearProgress(node) {
+  const area = storageArea(node);
+  if (!area) return false;
+  try {
+    area.removeItem(STORAGE_KEY);
+    return true;
+  } catch (_error) {
+    return false;
+  }
+}
+
+function currentAnswer(question, entry) {
+  if (isChoice(entry)) {
+    return choiceInputs(question)
+      .filter((input) => input.checked)
+      .map((input) => Number(input.value))
+      .sort((a, b) => a - b);
+  }
+  const field = question.querySelector('input[type="text"]');
+  return field ? field.value : "";
+}
+
+// Store what was just checked. An empty answer that was refused (nothing chosen, nothing
+// typed) removes the question's stored answer instead: there is nothing to restore.
+function remember(question, key, quizId, state) {
+  try {
+    const entry = entryFor(question, key);
+    const id = question.getAttribute("data-question-id") || "";
+    if (!entry || !SAVED_STATES.has(state) || !QUESTION_ID_RE.test(id)) return;
+    const answer = currentAnswer(question, entry);
+    const empty = Array.isArray(answer) ? answer.length === 0 : answer.trim() === "";
+    const progress = readProgress(question);
+    if (!progress) return;
+    if ((state === "invalid" && empty) || cleanEntry({ answer, state }) === null) {
+      if (!own(progress.questions, id)) return;
+      delete progress.questions[id];
+    } else {
+      const updated = new Date().toISOString();
+      progress.questions[id] = { quiz: quizId, answer, state, updated };
+    }
+    writeProgress(question, progress);
+  } catch (_error) {
+    // persistence is a convenience; grading has already happened
+  }
+}
+
+// Put a stored answer back into the inputs; false if it no longer fits the question.
+function putAnswer(question, entry, answer) {
+  if (isChoice(entry)) {
+    if (!Array.isArray(answer)) return false;
+    const inputs = choiceInputs(question);
+    const wanted = new Set(answer.map(String));
+    if (entry.type === "single" && wanted.size > 1) return false;
+    const known = new Set(inputs.map((input) => input.value));
+    for (const value of wanted) if (!known.has(value)) return false;
+    for (const input of inputs) input.checked = wanted.has(input.value);
+    return true;
+  }
+  const field = question.querySelector('input[type="text"]');
+  if (!field || typeof answer !== "string") return false;
+  field.value = answer;
+  return true;
+}
+
+// Restore every stored answer of this quiz and grade it again (the key in the page decides;
+// a stored state that no longer matches it is updated, an answer that no longer fits is
+// dropped).
+function restore(root, key) {
+  try {
+    const progress = readProgress(root);
+    if (!progress) return;
+    let changed = false;
+    for (const question of root.querySelectorAll("[data-question-id]")) {
+      const id = question.getAttribute("data-question-id");
+      const saved = own(progress.questions, id);
+      const entry = entryFor(question, key);
+      if (!saved || !entry) continue;
+      if (!putAnswer(question, entry, saved.answer)) {
+        delete progress.questions[id];
+        changed = true;
+        continue;
+      }
+      const state = check(question, key);
+      if (SAVED_STATES.has(state) && state !== saved.state) {
+        saved.state = state;
+        changed = true;
+      }
+    }
+    if (changed) writeProgress(root, progress);
+  } catch (_error) {
+    // a quiz that cannot be restored starts fresh
+  }
+}
+
+// --- quizzes ---------------------------------------------------------------------------------
+
 function hydrateRoot(root) {
   if (root.hasAttribute("data-hydrated")) return;
   root.setAttribute("data-hydrated", "true");
   const key = readKey(root);
+  const quizId = root.getAttribute("data-mha-quiz") || "";
   deduplicateIds(root);
   for (const question of root.querySelectorAll("[data-question-id]")) {
     shuffleOptions(question);
+    const run = () => remember(question, key, quizId, check(question, key));
     const button = question.querySelector("button.mha-quiz-check") ||
       question.querySelector('button[type="button"]');
-    if (button) button.addEventListener("click", () => check(question, key));
+    if (button) button.addEventListener("click", run);
     for (const field of question.querySelectorAll('input[type="text"]')) {
       field.addEventListener("keydown", (event) => {
         if (event.key === "Enter" && !event.isComposing) {
           event.preventDefault();
-          check(question, key);
+          run();
         }
       });
     }
   }
+  restore(root, key);
 }
 
-/** Hydrate every quiz inside `container` (and the container itself if it is one). */
+// --- the "Your progress" table ---------------------------------------------------------------
+
+function setCell(row, selector, value) {
+  const cell = row ? row.querySelector(selector) : null;
+  if (cell) cell.textContent = String(value);
+}
+
+function summaryText(progress, answered, correct, total) {
+  if (!progress) {
+    return "This browser does not let the site store data (for example because site data " +
+      "is blocked), so your answers cannot be remembered here. The quizzes still work.";
+  }
+  const questions = `${total} question${total === 1 ? "" : "s"}`;
+  if (answered === 0) return `You have not answered any of the ${questions} yet.`;
+  return `You have answered ${answered} of the ${questions}, ${correct} of them correctly.`;
+}
+
+// Fill the Answered and Correct columns from storage; returns whether storage is usable.
+function fillProgress(root) {
+  const progress = readProgress(root);
+  const saved = progress ? progress.questions : {};
+  let answered = 0;
+  let correct = 0;
+  let total = 0;
+  for (const row of root.querySelectorAll("tbody tr[data-question-ids]")) {
+    const ids = (row.getAttribute("data-question-ids") || "").split(/\s+/).filter(Boolean);
+    let rowAnswered = 0;
+    let rowCorrect = 0;
+    for (const id of ids) {
+      const entry = own(saved, id);
+      if (entry && (entry.state === "correct" || entry.state === "incorrect")) rowAnswered += 1;
+      if (entry && entry.state === "correct") rowCorrect += 1;
+    }
+    setCell(row, ".mha-progress-answered", progress ? rowAnswered : UNKNOWN);
+    setCell(row, ".mha-progress-correct", progress ? rowCorrect : UNKNOWN);
+    answered += rowAnswered;
+    correct += rowCorrect;
+    total += ids.length;
+  }
+  const totals = root.querySelector("tfoot tr");
+  setCell(totals, ".mha-progress-answered", progress ? answered : UNKNOWN);
+  setCell(totals, ".mha-progress-correct", progress ? correct : UNKNOWN);
+  const summary = root.querySelector(".mha-progress-summary");
+  if (summary) summary.textContent = summaryText(progress, answered, correct, total);
+  return progress !== null;
+}
+
+function hydrateProgress(root) {
+  if (root.hasAttribute("data-hydrated")) return;
+  root.setAttribute("data-hydrated", "true");
+  const refresh = () => fillProgress(root);
+  const usable = refresh();
+  const actions = root.querySelector(".mha-progress-actions");
+  const reset = root.querySelector(".mha-progress-reset");
+  const ask = root.querySelector(".mha-progress-confirm");
+  const yes = root.querySelector(".mha-progress-yes");
+  const cancel = root.querySelector(".mha-progress-cancel");
+  const status = root.querySelector(".mha-progress-status");
+  const announce = (text) => {
+    if (status) status.textContent = text;
+  };
+  if (actions && reset && ask && yes && cancel) {
+    actions.hidden = !usable;
+    const close = (message) => {
+      ask.hidden = true;
+      reset.hidden = false;
+      reset.focus();
+      announce(message);
+    };
+    reset.addEventListener("click", () => {
+      reset.hidden = true;
+      ask.hidden = false;
+      announce("");
+      cancel.focus(); // the safe choice has the focus; "Yes, reset" is one Shift+Tab away
+    });
+    yes.addEventListener("click", () => {
+      const done = clearProgress(root);
+      refresh();
+      close(done
+        ? "Progress reset: every stored answer was deleted from this browser."
+        : "Progress could not be reset: this browser refused to change the stored data.");
+    });
+    cancel.addEventListener("click", () => close("Reset cancelled; nothing was deleted."));
+    ask.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close("Reset cancelled; nothing was deleted.");
+      }
+    });
+  }
+  const view = root.ownerDocument ? root.ownerDocument.defaultView : null;
+  if (view && typeof view.addEventListener === "function") {
+    // Answers given in another tab, and pages restored from the back-forward cache.
+    view.addEventListener("storage", (event) => {
+      if (event.key === null || event.key === STORAGE_KEY) refresh();
+    });
+    view.addEventListener("pageshow", (event) => {
+      if (event.persisted) refresh();
+    });
+  }
+}
+
+/** Hydrate every quiz and progress table inside `container` (and the container itself). */
 export function hydrate(container) {
   if (!container || typeof container.querySelectorAll !== "function") return;
-  if (typeof container.matches === "function" && container.matches(ROOT_SELECTOR)) {
-    hydrateRoot(container);
-  }
+  const matches = (selector) =>
+    typeof container.matches === "function" && container.matches(selector);
+  if (matches(ROOT_SELECTOR)) hydrateRoot(container);
   for (const root of container.querySelectorAll(ROOT_SELECTOR)) hydrateRoot(root);
+  if (matches(PROGRESS_SELECTOR)) hydrateProgress(container);
+  for (const root of container.querySelectorAll(PROGRESS_SELECTOR)) hydrateProgress(root);
 }
 
 function hydrateDocument() {

@@ -1,0 +1,133 @@
+"""The head explorer as an anywidget: a live view in Jupyter, static HTML everywhere else.
+
+The widget's output carries three representations of the same explorer:
+
+* ``application/vnd.jupyter.widget-view+json`` - the live view (JupyterLab, Notebook 7,
+  VS Code, Colab), rendered by ``static/mha_explorer.js``;
+* ``text/html`` - the deterministic markup of :func:`render_explorer_html` (tables of the
+  weights plus the data), which the course website shows and ``mha_explorer.js`` enhances
+  with no kernel, no widget manager and no network;
+* ``text/plain`` - one fixed line (no memory address), so stored outputs stay stable.
+
+Introduced in notebooks/06_multiple_heads.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .render import ExplorerData, prepare_explorer, render_data_html
+
+__all__ = ["CSS_PATH", "ESM_PATH", "STATIC_DIR", "HeadExplorer", "show_heads"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+ESM_PATH = STATIC_DIR / "mha_explorer.js"
+CSS_PATH = STATIC_DIR / "mha_explorer.css"
+
+_HTML_MIME = "text/html"
+_PLAIN_MIME = "text/plain"
+
+
+class HeadExplorer(anywidget.AnyWidget):
+    """Every head's attention for one sentence; all interaction runs in the browser.
+
+    Args:
+        tokens: ``T_q`` query tokens (for self-attention also the keys).
+        weights: attention weights ``(num_heads, T_q, T_k)``, numpy array or torch tensor.
+        explorer_id: the explorer's name in the page, e.g. ``"heads-running"``.
+        head_names: ``num_heads`` labels (default ``"Head 0"``, ``"Head 1"``, ...).
+        caption: a sentence shown above the explorer.
+        key_tokens: ``T_k`` key tokens for cross-attention (default: ``tokens``).
+
+    The only synced state is the rendered ``html`` (and ``explorer_id``); ``data`` keeps the
+    validated inputs, with the weights rounded to 3 decimals.
+
+    Introduced in notebooks/06_multiple_heads.ipynb.
+    """
+
+    _esm = ESM_PATH
+    _css = CSS_PATH
+
+    html = traitlets.Unicode("").tag(sync=True)
+    explorer_id = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        tokens: Sequence[str],
+        weights: Any,
+        *,
+        explorer_id: str,
+        head_names: Sequence[str] | None = None,
+        caption: str | None = None,
+        key_tokens: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        data = prepare_explorer(
+            tokens,
+            weights,
+            explorer_id=explorer_id,
+            head_names=head_names,
+            caption=caption,
+            key_tokens=key_tokens,
+        )
+        super().__init__(explorer_id=data.explorer_id, html=render_data_html(data), **kwargs)
+        self.data: ExplorerData = data
+
+    def _plain_text(self) -> str:
+        return self.data.summary()
+
+    def __repr__(self) -> str:
+        return self._plain_text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if bundle is not None else ({}, {})
+        data = dict(data)
+        data[_PLAIN_MIME] = self._plain_text()
+        data[_HTML_MIME] = self.html
+        return data, dict(metadata)
+
+
+def show_heads(
+    tokens: Sequence[str],
+    weights: Any,
+    *,
+    explorer_id: str,
+    head_names: Sequence[str] | None = None,
+    caption: str | None = None,
+    key_tokens: Sequence[str] | None = None,
+) -> HeadExplorer:
+    """Show every head's attention weights for one sentence as an interactive explorer.
+
+    Args:
+        tokens: ``T_q`` strings, e.g. ``data.running_example().tokens`` (10).
+        weights: ``(num_heads, T_q, T_k)`` attention weights (numpy or torch), e.g. the second
+            result of ``mha_lib.multi_head_attention(x, x, x, params, num_heads)``.
+        explorer_id: a name for this explorer, unique on its page (``"heads-running"``).
+        head_names: optional ``num_heads`` labels; default ``"Head 0"``, ``"Head 1"``, ...
+        caption: optional sentence shown above the explorer.
+        key_tokens: ``T_k`` strings for cross-attention (``T_q != T_k``).
+
+    Returns:
+        A :class:`HeadExplorer`; make it the last expression of a cell so Jupyter shows it.
+
+    Raises:
+        ValueError: naming the argument and shapes, for a wrong number of dimensions, a token
+            count that does not match ``T_q``/``T_k``, negative weights, NaN, or rows that do
+            not sum to 1 (a fully masked row of zeros is allowed).
+
+    Introduced in notebooks/06_multiple_heads.ipynb.
+    """
+    return HeadExplorer(
+        tokens,
+        weights,
+        explorer_id=explorer_id,
+        head_names=head_names,
+        caption=caption,
+        key_tokens=key_tokens,
+    )

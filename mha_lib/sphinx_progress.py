@@ -1,0 +1,63 @@
+"""Sphinx extension: the ``mha-progress`` directive of the "Your progress" page.
+
+Usage in a MyST page (``book/progress.md``)::
+
+    ```{mha-progress}
+    ```
+
+At build time it lists every lesson quiz of :func:`mha_lib.quiz.load_all_banks` (title from
+the lesson notebook's first heading, link relative to the page, question ids in the markup);
+``mha_quiz.js``, which :mod:`mha_lib.sphinx_ext` already loads on every page, fills in the
+learner's counts from the browser's ``localStorage``. The markup comes from
+:func:`mha_lib.quiz.progress.render_progress_html`; this module only wires it into Sphinx.
+"""
+
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+from mha_lib.quiz.bank import load_all_banks, quiz_dir
+from mha_lib.quiz.progress import lesson_quizzes, render_progress_html
+
+
+class ProgressDirective(SphinxDirective):
+    """``{mha-progress}``: the per-lesson progress table with its Reset button."""
+
+    has_content = False
+    required_arguments = 0
+    optional_arguments = 0
+
+    def _lesson_docname(self, stem: str) -> str | None:
+        docs = self.env.found_docs
+        if f"notebooks/{stem}" in docs:
+            return f"notebooks/{stem}"
+        matches = sorted(doc for doc in docs if doc.rsplit("/", 1)[-1] == stem)
+        return matches[0] if matches else None
+
+    def run(self) -> list[nodes.Node]:
+        folder = quiz_dir()
+        banks = load_all_banks(folder)
+        self.env.note_dependency(str(folder))  # a bank added or removed
+        builder = self.env.app.builder
+        notebooks = folder.parent  # the banks live in notebooks/quizzes/
+        hrefs: dict[str, str | None] = {}
+        for stem in banks:
+            self.env.note_dependency(str(folder / f"{stem}.yml"))
+            if (notebooks / f"{stem}.ipynb").exists():
+                self.env.note_dependency(str(notebooks / f"{stem}.ipynb"))  # its title
+            docname = self._lesson_docname(stem)
+            if docname is None:  # not part of this build: listed without a link
+                hrefs[stem] = None
+                continue
+            try:
+                hrefs[stem] = builder.get_relative_uri(self.env.docname, docname)
+            except NotImplementedError:  # a builder without page addresses
+                hrefs[stem] = None
+        lessons = lesson_quizzes(banks, notebooks_dir=notebooks, href=hrefs.get)
+        return [nodes.raw("", render_progress_html(lessons), format="html")]
+
+
+def setup(app):
+    app.add_directive("mha-progress", ProgressDirective)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
