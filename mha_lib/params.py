@@ -37,7 +37,7 @@ class MHAParams:
 
     Build one with :meth:`init` (seeded, for lessons) or :meth:`from_torch`.
 
-    Introduced in notebooks/07_concat_and_output_projection.ipynb.
+    Introduced in notebooks/02_qkv_projections.ipynb.
     """
 
     w_q: np.ndarray
@@ -150,7 +150,7 @@ class MHAParams:
 
         Shapes are unchanged: ``w_q (d_query_in, d_model)`` ... ``b_o (d_model,)``.
 
-        Introduced in notebooks/07_concat_and_output_projection.ipynb.
+        Introduced in notebooks/02_qkv_projections.ipynb.
         """
         dtype = _check_float_dtype(dtype)
         cast = {
@@ -189,7 +189,7 @@ class MHAParams:
             d_model)``, ``w_v (d_value_in, d_model)``, ``w_o (d_model, d_model)`` and biases
             ``(d_model,)``.
 
-        Introduced in notebooks/07_concat_and_output_projection.ipynb.
+        Introduced in notebooks/02_qkv_projections.ipynb.
         """
         d_model = check_positive_int(d_model, "d_model")
         widths_in = {
@@ -228,7 +228,7 @@ class MHAParams:
             an :class:`MHAParams` with the same weights (``num_heads`` is not part of it: pass
             ``m.num_heads`` to :func:`multi_head_attention`).
 
-        Introduced in notebooks/07_concat_and_output_projection.ipynb.
+        Introduced in notebooks/02_qkv_projections.ipynb.
         """
         import torch
 

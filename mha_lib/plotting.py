@@ -22,10 +22,13 @@ def heatmap(
     cmap: str = "viridis",
     ax=None,
     colorbar: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ):
     """Draw ``matrix`` (rows, cols) as a heatmap with each value written in its cell.
 
-    The numbers make the figure readable without relying on colour. Returns the Axes.
+    The numbers make the figure readable without relying on colour. ``vmin``/``vmax`` fix the
+    colour scale (give several panels the same ones to compare them). Returns the Axes.
     Introduced in notebooks/01_input_vectors.ipynb.
     """
     values = np.asarray(matrix, dtype=float)
@@ -40,13 +43,14 @@ def heatmap(
         width = max(4.0, 0.55 * values.shape[1] + 2.0)
         height = max(3.0, 0.45 * values.shape[0] + 1.5)
         _, ax = plt.subplots(figsize=(width, height), layout="constrained")
-    image = ax.imshow(values, cmap=cmap, aspect="auto")
+    image = ax.imshow(values, cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax)
     ax.set_xticks(range(values.shape[1]), labels=list(col_labels), rotation=45, ha="right")
     ax.set_yticks(range(values.shape[0]), labels=list(row_labels))
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    low, high = np.nanmin(values), np.nanmax(values)
+    low = np.nanmin(values) if vmin is None else vmin
+    high = np.nanmax(values) if vmax is None else vmax
     middle = (low + high) / 2
     for (row, col), value in np.ndenumerate(values):
         # Dark text on the bright end of viridis, light text on the dark end.

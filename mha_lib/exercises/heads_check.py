@@ -176,7 +176,7 @@ def check_merge_heads(fn) -> CheckResult:
     averaged instead of concatenated), ``wrong_shape``, ``wrong_values``, ``raised``,
     ``wrong_type``.
 
-    Used in notebooks/06_multiple_heads.ipynb.
+    Lesson 06 teaches merge_heads; no lesson exercise uses this checker yet (spare).
     """
     return run_check(_check_merge_steps, fn)
 
