@@ -3,6 +3,9 @@
 - Serves the quiz's and the head explorer's JS and CSS from the package: each appears on a
   lesson page as the static ``text/html`` rendering stored in the notebook, and its ES module
   (the same one the Jupyter widget uses) makes it interactive with no kernel and no network.
+- Renders math to MathML at build time (``html_math_renderer: mathml``): browsers draw
+  MathML natively and screen readers read it, so pages need no 1.2 MB MathJax script, no
+  network and no JavaScript for math.
 - Removes sphinx-thebe's scripts, which Jupyter Book 1 always loads: the course has no remote
   kernel, and the scripts declare ``THEBE_JS_URL`` twice (a console error on every page) and
   point at a CDN.
@@ -10,7 +13,11 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
+
+from docutils import nodes
+from latex2mathml.converter import convert as latex_to_mathml
 
 PACKAGE = Path(__file__).parent
 # Each interactive element brings one ES module and one stylesheet (a few KB each), loaded on
@@ -38,7 +45,30 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
 
 
+def _mathml(latex: str, display: str) -> str:
+    # alttext keeps the TeX source for assistive technology that prefers it.
+    mathml = latex_to_mathml(latex, display=display)
+    return mathml.replace("<math ", f'<math alttext="{html.escape(latex)}" ', 1)
+
+
+def _visit_inline_math(self, node) -> None:
+    self.body.append(_mathml(node.astext(), "inline"))
+    raise nodes.SkipNode
+
+
+def _visit_block_math(self, node) -> None:
+    # A wide formula scrolls sideways inside this box, which keyboard users can then focus.
+    self.body.append(
+        '<div class="math-display" tabindex="0" role="group" aria-label="formula">'
+        f'{_mathml(node.astext(), "block")}</div>'
+    )
+    raise nodes.SkipNode
+
+
 def setup(app):
+    app.add_html_math_renderer(
+        "mathml", (_visit_inline_math, None), (_visit_block_math, None)
+    )
     app.connect("config-inited", _add_static_path)
     app.connect("html-page-context", _drop_thebe)
     for script, stylesheet in STATIC_ASSETS.values():

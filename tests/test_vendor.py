@@ -1,14 +1,15 @@
-"""Vendored front-end files are exactly what scripts/vendor_js.sh produced from npm."""
+"""JavaScript vendored for the browser tests (tests/vendor/) is exactly what
+scripts/vendor_test_js.sh produced from npm: hashes, licence and pinned version agree."""
 
 from __future__ import annotations
 
 import hashlib
-
-import yaml
+import re
 
 from course import REPO
 
-VENDOR = REPO / "book" / "_vendor"
+VENDOR = REPO / "tests" / "vendor"
+SCRIPT = REPO / "scripts" / "vendor_test_js.sh"
 
 
 def _listed():
@@ -16,25 +17,29 @@ def _listed():
     return {name.removeprefix("./"): digest for digest, name in (ln.split(None, 1) for ln in lines)}
 
 
-def test_vendored_files_match_their_hashes():
+def test_vendored_test_files_match_their_hashes():
     listed = _listed()
-    assert len(listed) > 10
+    assert "axe-core/axe.min.js" in listed
     for name, digest in listed.items():
         data = (VENDOR / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest, f"{name} differs from SHA256SUMS"
 
 
-def test_no_unlisted_vendored_files():
-    listed = set(_listed())
+def test_no_unlisted_vendored_test_files():
     present = {
         p.relative_to(VENDOR).as_posix()
         for p in VENDOR.rglob("*")
         if p.is_file() and p.name != "SHA256SUMS"
     }
-    assert present == listed
+    assert present == set(_listed())
 
 
-def test_licences_are_kept_and_the_config_points_at_the_vendored_mathjax():
-    assert "Apache License" in (VENDOR / "mathjax" / "LICENSE").read_text(encoding="utf-8")
-    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
-    assert (VENDOR / config["sphinx"]["config"]["mathjax_path"]).is_file()
+def test_axe_core_version_and_licence_agree_with_the_script():
+    script = SCRIPT.read_text(encoding="utf-8")
+    pinned = re.search(r"^AXE_CORE_VERSION=(\S+)$", script, re.MULTILINE)
+    assert pinned, "scripts/vendor_test_js.sh pins axe-core"
+    version = pinned[1]
+    axe = VENDOR / "axe-core"
+    assert (axe / "VERSION").read_text(encoding="utf-8").startswith(f"axe-core@{version} ")
+    assert (axe / "axe.min.js").read_text(encoding="utf-8").startswith(f"/*! axe v{version}")
+    assert "Mozilla Public License" in (axe / "LICENSE").read_text(encoding="utf-8")
