@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
+from ..static_widget import StaticHtmlWidget
 from .render import ExplorerData, prepare_explorer, render_data_html
 
 __all__ = ["CSS_PATH", "ESM_PATH", "STATIC_DIR", "HeadExplorer", "show_heads"]
@@ -29,11 +29,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ESM_PATH = STATIC_DIR / "mha_explorer.js"
 CSS_PATH = STATIC_DIR / "mha_explorer.css"
 
-_HTML_MIME = "text/html"
-_PLAIN_MIME = "text/plain"
 
-
-class HeadExplorer(anywidget.AnyWidget):
+class HeadExplorer(StaticHtmlWidget):
     """Every head's attention for one sentence; all interaction runs in the browser.
 
     Args:
@@ -53,7 +50,6 @@ class HeadExplorer(anywidget.AnyWidget):
     _esm = ESM_PATH
     _css = CSS_PATH
 
-    html = traitlets.Unicode("").tag(sync=True)
     explorer_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
@@ -80,17 +76,6 @@ class HeadExplorer(anywidget.AnyWidget):
 
     def _plain_text(self) -> str:
         return self.data.summary()
-
-    def __repr__(self) -> str:
-        return self._plain_text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if bundle is not None else ({}, {})
-        data = dict(data)
-        data[_PLAIN_MIME] = self._plain_text()
-        data[_HTML_MIME] = self.html
-        return data, dict(metadata)
 
 
 def show_heads(

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
+from ..static_widget import StaticHtmlWidget
 from .bank import load_bank
 from .render import render_quiz_html
 
@@ -30,11 +30,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ESM_PATH = STATIC_DIR / "mha_quiz.js"
 CSS_PATH = STATIC_DIR / "mha_quiz.css"
 
-_HTML_MIME = "text/html"
-_PLAIN_MIME = "text/plain"
 
-
-class QuizWidget(anywidget.AnyWidget):
+class QuizWidget(StaticHtmlWidget):
     """A lesson's quiz; grading runs in the browser, so no Python callback is needed.
 
     Args:
@@ -45,7 +42,6 @@ class QuizWidget(anywidget.AnyWidget):
     _esm = ESM_PATH
     _css = CSS_PATH
 
-    html = traitlets.Unicode("").tag(sync=True)
     quiz_id = traitlets.Unicode("quiz").tag(sync=True)
     questions = traitlets.List(traitlets.Dict()).tag(sync=True)
 
@@ -69,17 +65,6 @@ class QuizWidget(anywidget.AnyWidget):
             f"Quiz {self.quiz_id}: {n} question{'s' if n != 1 else ''}. Run this notebook in "
             "Jupyter or open the course website to answer."
         )
-
-    def __repr__(self) -> str:
-        return self._plain_text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if bundle is not None else ({}, {})
-        data = dict(data)
-        data[_PLAIN_MIME] = self._plain_text()
-        data[_HTML_MIME] = self.html
-        return data, dict(metadata)
 
 
 def show_quiz(stem: str | os.PathLike[str]) -> QuizWidget:
