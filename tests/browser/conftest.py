@@ -104,3 +104,30 @@ def offline_page(browser):
 def screenshots():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# The anywidget front-end contract: ``render({model, el})`` draws ``model.get("html")`` into
+# ``el``, listens for ``change:html`` and returns a clean-up function. Shared by the tests of
+# every interactive element (quiz, head explorer).
+_RENDER_AS_ANYWIDGET = """async ([module, html, container]) => {
+    const mod = await import(module);
+    const listeners = {};
+    const model = {
+        get: (name) => (name === 'html' ? html : null),
+        on: (event, cb) => { listeners[event] = cb; },
+        off: (event) => { delete listeners[event]; },
+    };
+    const el = document.createElement('div');
+    el.className = 'widget-view';
+    document.querySelector(container).appendChild(el);
+    const cleanup = mod.default.render({ model, el });
+    if (typeof cleanup !== 'function' || !listeners['change:html']) {
+        throw new Error('render contract');
+    }
+}"""
+
+
+def render_as_anywidget(page, module: str, html: str, container: str) -> None:
+    """Mount ``html`` in a ``.widget-view`` inside ``container`` through ``module``'s
+    anywidget ``render``; raises if the module breaks the render contract."""
+    page.evaluate(_RENDER_AS_ANYWIDGET, [module, html, container])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import render_as_anywidget
 
 import mha_lib
 from mha_lib import data
@@ -539,25 +540,7 @@ def test_module_leaks_no_globals(page):
 def test_anywidget_render_entry_point(page):
     """The module's default export works as an anywidget front-end (model.get('html'))."""
     page.goto(f"{page.site['url']}/empty.html")
-    page.evaluate(
-        """async (html) => {
-            const mod = await import('/_static/mha_explorer.js');
-            const listeners = {};
-            const model = {
-                get: (name) => (name === 'html' ? html : null),
-                on: (event, cb) => { listeners[event] = cb; },
-                off: (event) => { delete listeners[event]; },
-            };
-            const el = document.createElement('div');
-            el.className = 'widget-view';
-            document.querySelector('article').appendChild(el);
-            const cleanup = mod.default.render({ model, el });
-            if (typeof cleanup !== 'function' || !listeners['change:html']) {
-                throw new Error('render contract');
-            }
-        }""",
-        page.site["running_html"],
-    )
+    render_as_anywidget(page, "/_static/mha_explorer.js", page.site["running_html"], "article")
     view = page.locator(f'.widget-view [data-mha-explorer="{RUNNING}"]')
     expect(view).to_have_attribute("data-hydrated", "true")
     view.locator('.mha-explorer-token[data-index="3"]').click()

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import render_as_anywidget
 
 from mha_lib.quiz import load_bank, render_quiz_html
 
@@ -628,25 +629,7 @@ def test_two_copies_of_a_quiz_do_not_interfere(page):
 def test_anywidget_render_entry_point(page):
     """The module's default export works as an anywidget front-end (model.get('html'))."""
     page.goto(f"{page.site['url']}/empty.html")
-    page.evaluate(
-        """async (html) => {
-            const mod = await import('/_static/mha_quiz.js');
-            const listeners = {};
-            const model = {
-                get: (name) => (name === 'html' ? html : null),
-                on: (event, cb) => { listeners[event] = cb; },
-                off: (event) => { delete listeners[event]; },
-            };
-            const el = document.createElement('div');
-            el.className = 'widget-view';
-            document.querySelector('main').appendChild(el);
-            const cleanup = mod.default.render({ model, el });
-            if (typeof cleanup !== 'function' || !listeners['change:html']) {
-                throw new Error('render contract');
-            }
-        }""",
-        page.site["lesson_html"],
-    )
+    render_as_anywidget(page, "/_static/mha_quiz.js", page.site["lesson_html"], "main")
     quiz = page.locator('.widget-view [data-mha-quiz="01_input_vectors"]')
     expect(quiz).to_have_attribute("data-hydrated", "true")
     loc = quiz.locator('[data-question-id="inputs-similarity-shape"]')
