@@ -92,7 +92,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     Steps: scores = q @ kᵀ / sqrt(d_k); masked scores become -inf; weights = softmax over the
     keys; output = weights @ v.
 
-    Introduced in notebooks/05_weighted_sum.ipynb.
+    Introduced in notebooks/06_weighted_sum.ipynb.
     """
     q, k = _checked_queries_and_keys(q, k)
     v = as_float_array(v, "v")

@@ -29,7 +29,7 @@ def split_heads(x, num_heads):
     sequence and heads axes is what lets each head attend over the whole sequence. Reshaping
     straight to ``(..., num_heads, seq_len, d_head)`` would mix positions between heads.
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
     x = as_float_array(x, "x")
     check_ndim(x.shape, "x", 2, "(..., seq_len, d_model)")
@@ -54,7 +54,7 @@ def merge_heads(x):
     numpy's reshape copies the swapped (non-contiguous) array when it must; torch's ``view``
     would need ``.contiguous()`` first.
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
     x = as_float_array(x, "x")
     check_ndim(x.shape, "x", 3, "(..., num_heads, seq_len, d_head)")

@@ -1,6 +1,6 @@
 """Boolean attention masks: True = may attend (as in F.scaled_dot_product_attention).
 
-Introduced in notebooks/04_softmax_and_masks.ipynb. ``torch.nn.MultiheadAttention`` uses the
+Introduced in notebooks/05_masks.ipynb. ``torch.nn.MultiheadAttention`` uses the
 opposite polarity for its bool masks (True = blocked): pass it ``~mask``.
 """
 
@@ -17,7 +17,7 @@ def causal_mask(seq_len: int) -> np.ndarray:
     Returns a bool array of shape ``(seq_len, seq_len)``, True on and below the diagonal:
     ``mask[i, j]`` is True exactly when ``j <= i``. It broadcasts against weights of shape
     ``(..., seq_len, seq_len)``, with or without batch and head axes.
-    Introduced in notebooks/04_softmax_and_masks.ipynb.
+    Introduced in notebooks/05_masks.ipynb.
     """
     seq_len = check_positive_int(seq_len, "seq_len")
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
@@ -35,7 +35,7 @@ def padding_mask(lengths, max_len: int) -> np.ndarray:
         real token. Add axes to broadcast against the weights: ``mask[:, None, :]`` for
         ``(batch, T_q, T_k)``, ``mask[:, None, None, :]`` for ``(batch, num_heads, T_q, T_k)``.
 
-    Introduced in notebooks/04_softmax_and_masks.ipynb.
+    Introduced in notebooks/05_masks.ipynb.
     """
     max_len = check_positive_int(max_len, "max_len")
     lengths_array = np.asarray(lengths)

@@ -41,7 +41,7 @@ class MultiHeadAttention(nn.Module):
     same without the batch axis) and returns ``(output (batch, T_q, d_model), weights (batch,
     num_heads, T_q, T_k) or None)``. See :meth:`forward` for the mask.
 
-    Introduced in notebooks/08_the_module.ipynb.
+    Introduced in notebooks/09_the_module.ipynb.
     """
 
     def __init__(
@@ -87,7 +87,7 @@ class MultiHeadAttention(nn.Module):
             input). A query whose keys are all masked gets zero weights and its output is the
             output bias alone; forward and backward stay free of NaN.
 
-        Introduced in notebooks/08_the_module.ipynb.
+        Introduced in notebooks/09_the_module.ipynb.
         """
         if key is None:
             key = query
@@ -239,7 +239,7 @@ class MultiHeadAttention(nn.Module):
             a :class:`MultiHeadAttention` whose forward matches ``m`` (remember to invert the
             bool mask: torch's True = blocked, ours True = may attend).
 
-        Introduced in notebooks/08_the_module.ipynb.
+        Introduced in notebooks/09_the_module.ipynb.
         """
         if not isinstance(m, nn.MultiheadAttention):
             raise TypeError(f"from_torch expects a torch.nn.MultiheadAttention, got {type_name(m)}")
@@ -297,7 +297,7 @@ class MultiHeadAttention(nn.Module):
             ``multi_head_attention(..., params, num_heads)``. Biases must be all present or
             all None.
 
-        Introduced in notebooks/08_the_module.ipynb.
+        Introduced in notebooks/09_the_module.ipynb.
         """
         from .params import MHAParams
 

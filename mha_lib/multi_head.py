@@ -43,7 +43,7 @@ def multi_head_attention(query, key, value, params, num_heads, mask=None):
         num_heads, T_q, T_k)``. A query whose keys are all masked gets zero weights, so its
         merged heads are 0 and its output is just the output bias ``b_o``.
 
-    Introduced in notebooks/07_concat_and_output_projection.ipynb.
+    Introduced in notebooks/08_concat_and_output_projection.ipynb.
     """
     if not isinstance(params, MHAParams):
         raise TypeError(f"params must be an MHAParams, got {type_name(params)}")

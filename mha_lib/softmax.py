@@ -23,7 +23,7 @@ def softmax(x, axis=-1):
     The maximum along ``axis`` is subtracted before ``exp``: softmax does not change when a
     constant is added to every score, and this keeps ``exp`` from overflowing for huge scores.
 
-    Introduced in notebooks/04_softmax_and_masks.ipynb.
+    Introduced in notebooks/04_softmax.ipynb.
     """
     x = as_float_array(x, "x")
     check_finite(x, "x", allow_neg_inf=True)

@@ -40,7 +40,7 @@ class ProgressDirective(SphinxDirective):
         banks = load_all_banks(folder)
         self.env.note_dependency(str(folder))  # a bank added or removed
         builder = self.env.app.builder
-        notebooks = folder.parent  # the banks live in notebooks/quizzes/
+        notebooks = Path(self.env.srcdir) / "notebooks"  # the lessons (titles)
         hrefs: dict[str, str | None] = {}
         for stem in banks:
             self.env.note_dependency(str(folder / f"{stem}.yml"))

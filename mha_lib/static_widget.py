@@ -43,7 +43,7 @@ def display_with_note(widget, note: str) -> None:
 
     The output carries the widget view (Jupyter) plus ``note`` as ``text/html`` (the course
     site, which stores no widget state) and as ``text/plain`` (deterministic for nbval).
-    Introduced in notebooks/04_softmax_and_masks.ipynb (the temperature slider).
+    Introduced in notebooks/04_softmax.ipynb (the temperature slider).
     """
     bundle = widget._repr_mimebundle_() or {}  # ipywidgets: a dict; anywidget: (data, meta)
     data = bundle[0] if isinstance(bundle, tuple) else bundle

@@ -10,7 +10,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-QUIZZES = NOTEBOOKS / "quizzes"
+QUIZZES = REPO / "mha_lib" / "quiz" / "banks"
 LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 

@@ -683,6 +683,6 @@ def test_static_assets_are_small_and_self_contained():
 def test_docstrings_name_the_lesson_and_shapes():
     for obj in (render_explorer_html, show_heads, HeadExplorer, prepare_explorer):
         doc = obj.__doc__ or ""
-        assert "Introduced in notebooks/06_multiple_heads.ipynb" in doc, obj
+        assert "Introduced in notebooks/07_multiple_heads.ipynb" in doc, obj
     for obj in (render_explorer_html, show_heads, HeadExplorer):
         assert "(num_heads, T_q, T_k)" in obj.__doc__, obj

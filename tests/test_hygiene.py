@@ -96,7 +96,7 @@ def test_lesson_skeleton(path):
     assert ":::{dropdown} Solution" in markdown, f"{path.name}: exercise solution dropdown"
     assert re.search(r"^check_\w+\(", code, re.MULTILINE), f"{path.name}: no exercise check cell"
     assert f'show_quiz("{path.stem}")' in code, f"{path.name}: no quiz cell for its own bank"
-    assert (QUIZZES / f"{path.stem}.yml").exists(), f"no bank notebooks/quizzes/{path.stem}.yml"
+    assert (QUIZZES / f"{path.stem}.yml").exists(), f"no bank mha_lib/quiz/banks/{path.stem}.yml"
     assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"
 
 
@@ -113,7 +113,7 @@ def test_no_quiz_answers_in_notebook_sources():
                 )
     for name, source in sources.items():
         assert not re.search(r"[\"']?correct[\"']?\s*[:=]\s*True", source), (
-            f"{name} defines an answer key; put questions in notebooks/quizzes/"
+            f"{name} defines an answer key; put questions in mha_lib/quiz/banks/"
         )
 
 

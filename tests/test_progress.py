@@ -365,4 +365,4 @@ def test_directive_in_a_tiny_sphinx_build(tmp_path):
     assert expected in page
     assert 'href="../notebooks/01_first.html">Lesson 1: The <code>first</code> one</a>' in page
     assert '<th scope="row">02 second</th>' in page
-    assert quiz_dir() == REPO / "notebooks" / "quizzes"  # the environment change stayed local
+    assert quiz_dir() == REPO / "mha_lib" / "quiz" / "banks"  # the environment change stayed local

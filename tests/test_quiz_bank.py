@@ -22,7 +22,7 @@ from mha_lib.quiz import (
 from mha_lib.quiz import bank as bank_module
 
 REPO = Path(__file__).resolve().parents[1]
-BANK_DIR = REPO / "notebooks" / "quizzes"
+BANK_DIR = REPO / "mha_lib" / "quiz" / "banks"
 BANK_PATHS = sorted(BANK_DIR.glob("*.yml"))
 SCHEMA = json.loads((REPO / "mha_lib" / "quiz" / "schema.json").read_text(encoding="utf-8"))
 

@@ -12,13 +12,13 @@ checker                        the learner's function                       less
 check_embedding                fn(token_ids, table) -> (seq_len, d_model)   01_input_vectors
 check_qkv_projection           fn(x, w_q, w_k, w_v) -> (q, k, v)            02_qkv_projections
 check_scores                   fn(q, k) -> (..., T_q, T_k)                  03_attention_scores
-check_softmax                  fn(x, axis=-1) -> x.shape                    04_softmax_and_masks
-check_attention                fn(q, k, v, mask=None) -> (output, weights)  05_weighted_sum
-check_split_heads              fn(x, num_heads) -> (..., H, T, d_head)      06_multiple_heads
+check_softmax                  fn(x, axis=-1) -> x.shape                    04_softmax
+check_attention                fn(q, k, v, mask=None) -> (output, weights)  06_weighted_sum
+check_split_heads              fn(x, num_heads) -> (..., H, T, d_head)      07_multiple_heads
 check_merge_heads              fn(x) -> (..., T, H * d_head)                (spare: topic of 06)
 check_multi_head_attention     fn(query, key, value, params, num_heads,     07_concat_and_
                                mask=None) -> (output, weights)              output_projection
-check_multi_head_module        cls(d_model, num_heads, bias=True,           08_the_module
+check_multi_head_module        cls(d_model, num_heads, bias=True,           09_the_module
                                kdim=None, vdim=None) -> nn.Module
 =============================  ===========================================  =================
 

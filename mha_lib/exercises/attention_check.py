@@ -101,7 +101,7 @@ def check_attention(fn) -> CheckResult:
     Recognises: ``missing_scale``, ``scale_by_d``, ``softmax_wrong_axis``, ``mask_inverted``,
     ``unstable_softmax``, ``wrong_shape``, ``wrong_values``, ``raised``, ``wrong_type``.
 
-    Used in notebooks/05_weighted_sum.ipynb.
+    Used in notebooks/06_weighted_sum.ipynb.
     """
     return run_check(_check_attention_steps, fn)
 

@@ -50,7 +50,7 @@ def check_split_heads(fn) -> CheckResult:
     seq_len, d_head) or to (..., seq_len, num_heads, d_head)), ``wrong_shape``,
     ``wrong_values``, ``raised``, ``wrong_type``.
 
-    Used in notebooks/06_multiple_heads.ipynb.
+    Used in notebooks/07_multiple_heads.ipynb.
     """
     return run_check(_check_split_steps, fn)
 

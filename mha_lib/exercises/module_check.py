@@ -137,7 +137,7 @@ def check_multi_head_module(cls_or_factory) -> CheckResult:
     one projection per head), ``wrong_values``, ``raised``, ``wrong_type`` (also a missing
     layer).
 
-    Used in notebooks/08_the_module.ipynb.
+    Used in notebooks/09_the_module.ipynb.
     """
     return run_check(_check_module_steps, cls_or_factory)
 

@@ -150,7 +150,7 @@ def check_multi_head_attention(fn) -> CheckResult:
     ``heads_summed``, ``missing_output_projection``, ``wrong_shape``, ``wrong_values``,
     ``raised``, ``wrong_type``.
 
-    Used in notebooks/07_concat_and_output_projection.ipynb.
+    Used in notebooks/08_concat_and_output_projection.ipynb.
     """
     return run_check(_check_multi_head_steps, fn)
 

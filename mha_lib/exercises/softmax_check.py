@@ -49,7 +49,7 @@ def check_softmax(fn) -> CheckResult:
     ``unstable_softmax`` (NaN or inf for huge logits), ``wrong_shape``, ``wrong_values``
     (e.g. normalised over the whole array, or not normalised), ``raised``, ``wrong_type``.
 
-    Used in notebooks/04_softmax_and_masks.ipynb.
+    Used in notebooks/04_softmax.ipynb.
     """
     return run_check(_check_softmax_steps, fn)
 

@@ -7,7 +7,7 @@
 
 The widget names are imported lazily so that rendering HTML does not need ipywidgets.
 
-Introduced in notebooks/06_multiple_heads.ipynb.
+Introduced in notebooks/07_multiple_heads.ipynb.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ numbers a reader sees are the original weights to 2 decimals, formatted once in 
 as numpy and torch print them with ``precision=2``, and embedded next to the weights; so the
 tables, the readout and the panels show the same digits as the lesson's printed arrays.
 
-Introduced in notebooks/06_multiple_heads.ipynb.
+Introduced in notebooks/07_multiple_heads.ipynb.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def prepare_explorer(
     Raises ``ValueError`` (or :class:`ArgumentTypeError`, also a ``ValueError``) naming the
     argument and the shapes involved.
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
     explorer_id = _check_explorer_id(explorer_id)
     tokens = _check_strings(tokens, "tokens")
@@ -367,7 +367,7 @@ def render_explorer_html(
         decimals, plus the 2-decimal strings) as
         ``<script type="application/json" class="mha-explorer-data">``.
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
     return render_data_html(
         prepare_explorer(

@@ -9,7 +9,7 @@ The widget's output carries three representations of the same explorer:
   with no kernel, no widget manager and no network;
 * ``text/plain`` - one fixed line (no memory address), so stored outputs stay stable.
 
-Introduced in notebooks/06_multiple_heads.ipynb.
+Introduced in notebooks/07_multiple_heads.ipynb.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class HeadExplorer(StaticHtmlWidget):
     The only synced state is the rendered ``html`` (and ``explorer_id``); ``data`` keeps the
     validated inputs, with the weights rounded to 3 decimals.
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
 
     _esm = ESM_PATH
@@ -106,7 +106,7 @@ def show_heads(
             count that does not match ``T_q``/``T_k``, negative weights, NaN, or rows that do
             not sum to 1 (a fully masked row of zeros is allowed).
 
-    Introduced in notebooks/06_multiple_heads.ipynb.
+    Introduced in notebooks/07_multiple_heads.ipynb.
     """
     return HeadExplorer(
         tokens,

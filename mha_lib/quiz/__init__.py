@@ -1,6 +1,6 @@
 """Quizzes for the course: question banks (data), one HTML builder, one browser behaviour.
 
-* :mod:`.bank` - load and validate ``notebooks/quizzes/<lesson-stem>.yml``;
+* :mod:`.bank` - load and validate ``mha_lib/quiz/banks/<lesson-stem>.yml``;
 * :mod:`.render` - :func:`render_quiz_html`, deterministic markup with the answer key;
 * :mod:`.widget` - :class:`QuizWidget` (anywidget) and :func:`show_quiz` for lesson notebooks;
 * ``static/mha_quiz.js`` and ``static/mha_quiz.css`` - behaviour and style, used both by the

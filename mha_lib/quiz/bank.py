@@ -1,6 +1,6 @@
 """Load and validate the course's quiz question banks.
 
-A bank is a YAML list of questions stored in ``notebooks/quizzes/<lesson-stem>.yml``. It is
+A bank is a YAML list of questions stored in ``mha_lib/quiz/banks/<lesson-stem>.yml``. It is
 checked in two layers: the JSON Schema in ``schema.json`` (structure, types, allowed fields)
 and the semantic rules below (exactly one correct option for ``single``, unique ids, ...).
 Every problem is reported at once, each with the bank and the question id, in one
@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+from importlib import resources
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -115,11 +116,14 @@ MISCONCEPTIONS: dict[int, dict[str, str]] = _load_misconceptions()
 
 
 def quiz_dir() -> Path:
-    """The folder holding the banks: ``$MHA_QUIZ_DIR`` or ``<repo>/notebooks/quizzes``."""
+    """The folder holding the banks: ``$MHA_QUIZ_DIR``, else the package's ``mha_lib/quiz/banks``.
+
+    The banks are package data, so a lesson run from an installed wheel finds them too.
+    """
     override = os.environ.get("MHA_QUIZ_DIR")
     if override:
         return Path(override).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / "notebooks" / "quizzes"
+    return Path(str(resources.files("mha_lib.quiz") / "banks"))
 
 
 def _bank_path(stem_or_path: str | os.PathLike[str]) -> Path:

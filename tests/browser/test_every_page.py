@@ -114,7 +114,7 @@ def test_search_finds_a_lesson_offline(offline_page, site_url):
     results = page.locator("#search-results ul.search li")
     results.first.wait_for(timeout=10_000)
     hrefs = results.locator("a").evaluate_all("links => links.map(a => a.href)")
-    assert any(h.split("#")[0].endswith("/notebooks/04_softmax_and_masks.html") for h in hrefs)
+    assert any(h.split("#")[0].endswith("/notebooks/04_softmax.html") for h in hrefs)
     page.log.assert_clean()
     assert warnings == []
 

@@ -1,7 +1,7 @@
 """Progress that survives a reload, in a real browser, on a tiny site of our own.
 
 Two lesson pages carry quizzes rendered by ``render_quiz_html`` from banks in
-notebooks/quizzes/ (the first two; a small made-up second bank while the course has only
+mha_lib/quiz/banks/ (the first two; a small made-up second bank while the course has only
 one), and a progress page carries the table of :mod:`mha_lib.quiz.progress`. All of it is
 served on 127.0.0.1 with ``mha_quiz.js``/``mha_quiz.css`` copied from the package; every
 request to another host is blocked and counted. Console output, page errors, failed requests

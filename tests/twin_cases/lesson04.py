@@ -1,4 +1,4 @@
-"""Inputs for lesson 04's inline steps (softmax, causal_mask, padding_mask).
+"""Inputs for lesson 04's inline steps (softmax).
 
 The lesson's softmax is the plain stable formula; it is compared with mha_lib.softmax on rows
 that hold at least one finite score (partly masked rows included). A row that is entirely -inf
@@ -24,20 +24,6 @@ def _softmax_cases():
     yield (rng.standard_normal((3, 8)).astype(np.float32),)  # float32 stays float32
 
 
-def _causal_cases():
-    for seq_len in (1, 2, 4, 10, 33):
-        yield (seq_len,)
-
-
-def _padding_cases():
-    yield ([10, 5], 10)
-    yield ([1], 1)
-    yield ([3, 7, 2, 7], 7)
-    yield (np.array([4, 1, 6]), 9)
-
-
 CASES = {
     "mha_lib.softmax": _softmax_cases,
-    "mha_lib.causal_mask": _causal_cases,
-    "mha_lib.padding_mask": _padding_cases,
 }
