@@ -1,13 +1,23 @@
 """mha_lib: the one canonical implementation behind the course "Multi-Head Attention, step by step".
 
-Every lesson in ``notebooks/`` writes one step inline, names its twin here, and checks that the
-two agree. numpy functions are the reference; :class:`MultiHeadAttention` is the torch module.
+The package holds what a learner imports, nothing else. The math is numpy, one module per
+lesson step (projections, attention, softmax, masks, heads, multi_head, with the weights in
+params); every public function checks its arguments once, with messages from ``_validate``,
+then computes with unchecked private helpers, so ``multi_head_attention`` reads like lesson 8:
+project, split, attend, merge, project. ``modules.MultiHeadAttention`` is its torch twin,
+loaded on first use: ``import mha_lib`` does not import torch. Weights move between the two
+through ``MHAParams`` (``from_params``/``to_params``), and torch's packed ``in_proj_weight``
+is read in one place, ``MHAParams.from_torch``. Around the math sit the running example
+(``data``), ``plotting``, the exercise checkers (``exercises/``) and the widgets the lessons
+show (``quiz/`` with its question banks as package data, ``explorer/``, ``static_widget``).
+Imports run one way, from ``_validate`` to the math to the torch module, checkers and widgets,
+with no cycles; the website's build code (Sphinx extensions) lives in ``book/_ext/``, so
+nothing here imports Sphinx or docutils.
 """
 
 from .attention import attention_scores, scaled_dot_product_attention
 from .heads import merge_heads, split_heads
 from .masks import causal_mask, padding_mask
-from .modules import MultiHeadAttention
 from .multi_head import multi_head_attention
 from .params import MHAParams
 from .projections import linear, project_qkv
@@ -27,3 +37,17 @@ __all__ = [
     "softmax",
     "split_heads",
 ]
+
+
+def __getattr__(name: str):
+    """``mha_lib.MultiHeadAttention``: import the torch module on first use only."""
+    if name == "MultiHeadAttention":
+        from .modules import MultiHeadAttention
+
+        globals()[name] = MultiHeadAttention
+        return MultiHeadAttention
+    raise AttributeError(f"module 'mha_lib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,10 +1,11 @@
-"""Shared argument checks for mha_lib (private).
+"""Argument checks for mha_lib, and every message they raise (private).
 
-Every public function validates its arguments with these helpers, so that a mistake ends in a
-``ValueError`` or ``TypeError`` whose message names the argument and shows its shape, never in
-a raw numpy/torch broadcasting error or a silent NaN.
-
-The helpers work on shapes, dtypes and numpy arrays only; nothing here imports torch.
+Each public function calls one checker from the last section at the top, then computes with
+unchecked private helpers. A mistake ends in a ``ValueError`` or ``TypeError`` whose message
+names the argument and shows its shape, never in a raw numpy/torch broadcasting error or a
+silent NaN. The checks work on shapes, dtypes and numpy arrays; nothing here imports torch
+(tensors are recognised by duck typing), so the numpy reference and the torch module share
+the same messages.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class ArgumentTypeError(TypeError, ValueError):
     It subclasses both ``TypeError`` and ``ValueError`` (like numpy's ``AxisError``, which is
     both a ``ValueError`` and an ``IndexError``), so callers may catch either.
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# describing values in messages
+# ---------------------------------------------------------------------------------------------
 
 
 def shape_str(shape) -> str:
@@ -46,9 +52,20 @@ def describe(value) -> str:
     return f"{type_name(value)} of shape {shape_str(shape)}"
 
 
+def _is_torch_tensor(x) -> bool:
+    """True if ``x`` is a torch tensor (without importing torch)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
 # ---------------------------------------------------------------------------------------------
-# sizes
+# building blocks
 # ---------------------------------------------------------------------------------------------
+
+
+def check_type(value, cls, name: str, expected: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is a ``cls``; ``expected`` names it in the message."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
 
 
 def check_positive_int(value, name: str) -> int:
@@ -63,6 +80,13 @@ def check_positive_int(value, name: str) -> int:
 def check_optional_positive_int(value, name: str) -> int | None:
     """Like :func:`check_positive_int`, but ``None`` is allowed and returned as is."""
     return None if value is None else check_positive_int(value, name)
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` if it is True or False (numpy's bool too); raise ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
 
 
 def divisors(n: int) -> list[int]:
@@ -80,9 +104,15 @@ def check_heads_divide(d_model: int, num_heads: int) -> int:
     return d_model // num_heads
 
 
-# ---------------------------------------------------------------------------------------------
-# numpy arrays
-# ---------------------------------------------------------------------------------------------
+def check_float_dtype(dtype) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64; raise ``TypeError`` otherwise."""
+    try:
+        resolved = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+    return resolved
 
 
 def as_float_array(x, name: str) -> np.ndarray:
@@ -90,7 +120,7 @@ def as_float_array(x, name: str) -> np.ndarray:
 
     float32 and float64 arrays are kept as they are; python numbers, lists and integer arrays
     become float64; float16 becomes float32. bool, complex, object, string and other dtypes
-    raise ``TypeError`` naming the argument.
+    raise ``TypeError`` naming the argument, and so does a torch tensor.
     """
     if _is_torch_tensor(x):
         raise TypeError(
@@ -141,6 +171,17 @@ def check_finite(array: np.ndarray, name: str, *, allow_neg_inf: bool = False) -
         )
 
 
+def float_arrays(named: dict[str, tuple], min_ndim: int = 2) -> list[np.ndarray]:
+    """Each ``name: (value, layout)`` as a finite float array with at least ``min_ndim`` dims."""
+    arrays = []
+    for name, (value, layout) in named.items():
+        array = as_float_array(value, name)
+        check_ndim(array.shape, name, min_ndim, layout)
+        check_finite(array, name)
+        arrays.append(array)
+    return arrays
+
+
 def check_nonempty_sequence(shape, name: str, length_name: str) -> None:
     """Raise ``ValueError`` if the sequence axis (second to last) of ``shape`` has length 0."""
     if shape[-2] == 0:
@@ -154,6 +195,34 @@ def check_nonzero_width(shape, name: str) -> None:
     """Raise ``ValueError`` if the feature axis (last) of ``shape`` has width 0."""
     if shape[-1] == 0:
         raise ValueError(f"{name} has width 0 ({name}.shape={shape_str(shape)})")
+
+
+def check_width(name: str, shape, expected: int, by: str, by_shape_name: str, by_shape) -> None:
+    """Raise unless the last axis of ``shape`` is ``expected`` wide, as ``by`` needs."""
+    if len(shape) < 1 or shape[-1] != expected:
+        width = shape[-1] if len(shape) else None
+        raise ValueError(
+            f"{name} has width {width} ({name}.shape={shape_str(shape)}) but {by} expects "
+            f"{expected} ({by_shape_name}.shape={shape_str(by_shape)})"
+        )
+
+
+def check_same_width(q_name: str, q_shape, k_name: str, k_shape) -> None:
+    """Raise unless queries and keys have the same width ``d_k`` (they are compared by dot)."""
+    if q_shape[-1] != k_shape[-1]:
+        raise ValueError(
+            f"{q_name} and {k_name} must have the same width d_k, got "
+            f"{q_name}.shape={shape_str(q_shape)} and {k_name}.shape={shape_str(k_shape)}"
+        )
+
+
+def check_same_length(k_name: str, k_shape, v_name: str, v_shape) -> None:
+    """Raise unless keys and values have the same length ``T_k`` (one value per key)."""
+    if k_shape[-2] != v_shape[-2]:
+        raise ValueError(
+            f"{k_name} and {v_name} must have the same length T_k (one value per key), got "
+            f"{k_name}.shape={shape_str(k_shape)} and {v_name}.shape={shape_str(v_shape)}"
+        )
 
 
 def broadcast_batch_shapes(named_shapes: dict[str, tuple]) -> tuple:
@@ -173,20 +242,6 @@ def broadcast_batch_shapes(named_shapes: dict[str, tuple]) -> tuple:
         ) from None
 
 
-# ---------------------------------------------------------------------------------------------
-# masks (shape and dtype only, so numpy and torch share them)
-# ---------------------------------------------------------------------------------------------
-
-
-def check_mask_dtype(is_bool: bool, dtype, shape, fix: str) -> None:
-    """Raise unless the mask is bool; ``fix`` suggests a conversion, e.g. ``mask.astype(bool)``."""
-    if not is_bool:
-        raise ArgumentTypeError(
-            f"mask must be bool, True = may attend; got dtype {dtype} — did you mean {fix}? "
-            f"(mask.shape={shape_str(shape)})"
-        )
-
-
 def check_mask_shape(mask_shape, weights_shape, weights_layout: str) -> None:
     """Raise unless ``mask_shape`` broadcasts to ``weights_shape`` without enlarging it."""
     try:
@@ -203,16 +258,286 @@ def check_mask_shape(mask_shape, weights_shape, weights_layout: str) -> None:
         )
 
 
-def _is_torch_tensor(x) -> bool:
-    """True if ``x`` is a torch tensor (without importing torch)."""
-    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+def check_mask(mask, weights_shape, weights_layout: str, *, torch: bool = False):
+    """Return ``mask`` if it is a bool array (a bool tensor if ``torch``) that broadcasts to
+    ``weights_shape`` without enlarging it (True = may attend); raise naming it otherwise."""
+    if torch and not _is_torch_tensor(mask):
+        raise TypeError(f"mask must be a torch.Tensor, got {describe(mask)}")
+    if not torch:
+        if _is_torch_tensor(mask):
+            raise TypeError(f"mask must be a numpy array, got {describe(mask)}; use mask.numpy()")
+        mask = np.asarray(mask)
+    if str(mask.dtype) not in ("bool", "torch.bool"):
+        fix = "mask.bool()" if torch else "mask.astype(bool)"
+        raise ArgumentTypeError(
+            f"mask must be bool, True = may attend; got dtype {mask.dtype} — did you mean {fix}? "
+            f"(mask.shape={shape_str(mask.shape)})"
+        )
+    check_mask_shape(mask.shape, weights_shape, weights_layout)
+    return mask
 
 
-def as_bool_mask(mask, weights_shape, weights_layout: str) -> np.ndarray:
-    """Check a numpy mask (bool, True = may attend) against the weights' shape and return it."""
-    if _is_torch_tensor(mask):
-        raise TypeError(f"mask must be a numpy array, got {describe(mask)}; use mask.numpy()")
-    array = np.asarray(mask)
-    check_mask_dtype(array.dtype == np.bool_, array.dtype, array.shape, "mask.astype(bool)")
-    check_mask_shape(array.shape, weights_shape, weights_layout)
-    return array
+def overflow_error(result: str, **shapes) -> ValueError:
+    """The error for a result that overflowed to inf although every input was finite."""
+    listing = ", ".join(f"{name}.shape={shape_str(shape)}" for name, shape in shapes.items())
+    return ValueError(f"{result} overflowed to inf: the inputs are too large ({listing})")
+
+
+# ---------------------------------------------------------------------------------------------
+# one checker per public function: returns the arguments ready to compute with
+# ---------------------------------------------------------------------------------------------
+
+
+def softmax_args(x, axis) -> tuple[np.ndarray, int]:
+    """``softmax``: scores as a float array (``-inf`` allowed), ``axis`` an int in range."""
+    x = as_float_array(x, "x")
+    check_finite(x, "x", allow_neg_inf=True)
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {type(axis).__name__} {axis!r}")
+    if x.ndim == 0:
+        raise ValueError("x must have at least 1 dimension, got a scalar (x.shape=())")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(
+            f"axis={axis} is out of range for x with x.shape={shape_str(x.shape)} "
+            f"(valid: {-x.ndim} to {x.ndim - 1})"
+        )
+    return x, int(axis)
+
+
+def padding_mask_args(lengths, max_len) -> tuple[np.ndarray, int]:
+    """``padding_mask``: one int length in ``[1, max_len]`` per sequence."""
+    max_len = check_positive_int(max_len, "max_len")
+    array = np.asarray(lengths)
+    if array.size == 0:
+        raise ValueError("lengths is empty: give one length per sequence in the batch")
+    if array.ndim != 1 or array.dtype.kind not in "iu":
+        raise TypeError(
+            f"lengths must be a 1-D sequence of ints (one per sequence), got "
+            f"dtype {array.dtype} and shape {shape_str(array.shape)}"
+        )
+    if array.min() < 1 or array.max() > max_len:
+        raise ValueError(
+            f"every length must lie in [1, max_len={max_len}], got lengths from "
+            f"{array.min()} to {array.max()} (lengths.shape={shape_str(array.shape)})"
+        )
+    return array, max_len
+
+
+def scores_args(q, k) -> tuple[np.ndarray, np.ndarray]:
+    """``attention_scores``: q ``(..., T_q, d_k)`` and k ``(..., T_k, d_k)``."""
+    q, k = _queries_and_keys(q, k)
+    broadcast_batch_shapes({"q": q.shape, "k": k.shape})
+    return q, k
+
+
+def attention_args(q, k, v, mask):
+    """``scaled_dot_product_attention``: q, k, v arrays and a mask for the weights' shape."""
+    q, k = _queries_and_keys(q, k)
+    (v,) = float_arrays({"v": (v, "(..., T_k, d_v)")})
+    check_same_length("k", k.shape, "v", v.shape)
+    check_nonzero_width(v.shape, "v")
+    batch_shape = broadcast_batch_shapes({"q": q.shape, "k": k.shape, "v": v.shape})
+    if mask is not None:
+        weights_shape = (*batch_shape, q.shape[-2], k.shape[-2])
+        mask = check_mask(mask, weights_shape, "(..., T_q, T_k)")
+    return q, k, v, mask
+
+
+def _queries_and_keys(q, k) -> tuple[np.ndarray, np.ndarray]:
+    """q and k as finite float arrays of the same width, each with a non-empty sequence."""
+    q, k = float_arrays({"q": (q, "(..., T_q, d_k)"), "k": (k, "(..., T_k, d_k)")})
+    check_same_width("q", q.shape, "k", k.shape)
+    check_nonempty_sequence(q.shape, "q", "T_q")
+    check_nonempty_sequence(k.shape, "k", "T_k")
+    check_nonzero_width(q.shape, "q")
+    return q, k
+
+
+def split_heads_args(x, num_heads) -> tuple[np.ndarray, int]:
+    """``split_heads``: x ``(..., seq_len, d_model)`` and a num_heads that divides d_model."""
+    (x,) = float_arrays({"x": (x, "(..., seq_len, d_model)")})
+    num_heads = check_positive_int(num_heads, "num_heads")
+    check_heads_divide(x.shape[-1], num_heads)
+    return x, num_heads
+
+
+def merge_heads_args(x) -> np.ndarray:
+    """``merge_heads``: x ``(..., num_heads, seq_len, d_head)``."""
+    (x,) = float_arrays({"x": (x, "(..., num_heads, seq_len, d_head)")}, min_ndim=3)
+    return x
+
+
+def linear_args(x, w, b):
+    """``linear``: x ``(..., d_in)``, w ``(d_in, d_out)``, b ``(d_out,)`` or None."""
+    (x,) = float_arrays({"x": (x, "(..., d_in)")}, min_ndim=1)
+    w = as_float_array(w, "w")
+    if w.ndim != 2:
+        raise ValueError(f"w must be 2-D (d_in, d_out), got w.shape={shape_str(w.shape)}")
+    check_width("x", x.shape, w.shape[0], "w", "w", w.shape)
+    if b is not None:
+        b = as_float_array(b, "b")
+        if b.shape != (w.shape[1],):
+            raise ValueError(
+                f"b must have shape ({w.shape[1]},) to match w.shape={shape_str(w.shape)}, "
+                f"got b.shape={shape_str(b.shape)}"
+            )
+    return x, w, b
+
+
+def project_qkv_args(query, key, value, params, params_type):
+    """``project_qkv``: an MHAParams, and query, key, value as wide as its w_q, w_k, w_v."""
+    check_type(params, params_type, "params", "an MHAParams")
+    return _qkv_arrays(query, key, value, params, min_ndim=1)
+
+
+def mha_args(query, key, value, params, params_type, num_heads, mask):
+    """``multi_head_attention``: the inputs :func:`project_qkv_args` checks, as sequences
+    attention can use; ``num_heads`` dividing ``d_model``; a mask for the weights' shape."""
+    check_type(params, params_type, "params", "an MHAParams")
+    num_heads = check_positive_int(num_heads, "num_heads")
+    check_heads_divide(params.d_model, num_heads)
+    query, key, value = _qkv_arrays(query, key, value, params, min_ndim=2)
+    check_same_length("key", key.shape, "value", value.shape)
+    check_nonempty_sequence(query.shape, "query", "T_q")
+    check_nonempty_sequence(key.shape, "key", "T_k")
+    batch_shape = broadcast_batch_shapes(
+        {"query": query.shape, "key": key.shape, "value": value.shape}
+    )
+    if mask is not None:
+        weights_shape = (*batch_shape, num_heads, query.shape[-2], key.shape[-2])
+        mask = check_mask(mask, weights_shape, "(..., num_heads, T_q, T_k)")
+    return query, key, value, num_heads, mask
+
+
+def _qkv_arrays(query, key, value, params, min_ndim: int) -> list[np.ndarray]:
+    """query, key, value as finite float arrays as wide as params.w_q, w_k, w_v expect."""
+    inputs = {
+        "query": (query, "w_q", "(..., T_q, d_query_in)"),
+        "key": (key, "w_k", "(..., T_k, d_key_in)"),
+        "value": (value, "w_v", "(..., T_k, d_value_in)"),
+    }
+    arrays = []
+    for name, (x, weight_name, layout) in inputs.items():
+        (x,) = float_arrays({name: (x, layout)}, min_ndim=min_ndim)
+        weight = getattr(params, weight_name)
+        by = f"params.{weight_name}"
+        check_width(name, x.shape, weight.shape[0], by, weight_name, weight.shape)
+        arrays.append(x)
+    return arrays
+
+
+def module_args(module, query, key, value, mask):
+    """``MultiHeadAttention.forward``: float tensors in the module's dtype, all batched
+    ``(batch, seq_len, width)`` or all unbatched ``(seq_len, width)``, as wide as the module's
+    ``q_proj``, ``k_proj``, ``v_proj`` expect; a bool mask for the weights' shape."""
+    weight_dtype = module.q_proj.weight.dtype
+    for name, x in (("query", query), ("key", key), ("value", value)):
+        if not _is_torch_tensor(x):
+            raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
+        if not x.is_floating_point():
+            raise TypeError(
+                f"{name} must be a floating point tensor, got dtype {x.dtype} "
+                f"with shape {shape_str(x.shape)}"
+            )
+        if x.dtype != weight_dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the module's weights are {weight_dtype} "
+                f"({name}.shape={shape_str(x.shape)}); convert one of them, e.g. "
+                f"{name}.to({weight_dtype}) or module.to({x.dtype})"
+            )
+        if x.dim() not in (2, 3):
+            raise ValueError(
+                f"{name} must be (batch, seq_len, width) or unbatched (seq_len, width), "
+                f"got {name}.shape={shape_str(x.shape)}"
+            )
+        layer = f"{name[0]}_proj"
+        weight = getattr(module, layer).weight  # (d_model, d_in)
+        check_width(name, x.shape, weight.shape[1], layer, f"{layer}.weight", weight.shape)
+    if not query.dim() == key.dim() == value.dim():
+        raise ValueError(
+            "query, key and value must all be batched (3-D) or all unbatched (2-D), got "
+            f"query.shape={shape_str(query.shape)}, key.shape={shape_str(key.shape)}, "
+            f"value.shape={shape_str(value.shape)}"
+        )
+    check_same_length("key", key.shape, "value", value.shape)
+    check_nonempty_sequence(query.shape, "query", "T_q")
+    check_nonempty_sequence(key.shape, "key", "T_k")
+    # np, not torch.broadcast_shapes: torch's first call imports sympy (about 1 s).
+    batch_shape = broadcast_batch_shapes(
+        {"query": query.shape, "key": key.shape, "value": value.shape}
+    )
+    if mask is not None:
+        weights_shape = (*batch_shape, module.num_heads, query.shape[-2], key.shape[-2])
+        layout = "(batch, num_heads, T_q, T_k)" if batch_shape else "(num_heads, T_q, T_k)"
+        mask = check_mask(mask, weights_shape, layout, torch=True)
+    return mask
+
+
+def params_arrays(arrays: dict, weights: tuple[str, ...], biases: tuple[str, ...]) -> dict:
+    """``MHAParams(...)``: the weights ``(d_in, d_model)``, ``w_o (d_model, d_model)`` and
+    biases ``(d_model,)`` or None, as finite read-only copies sharing one float dtype."""
+    checked = {}
+    for name in weights + biases:
+        value = arrays[name]
+        if value is None and name in biases:
+            continue
+        if value is None:
+            raise TypeError(f"{name} must be an array, got None")
+        checked[name] = as_float_array(value, name)
+    dtype = np.result_type(*checked.values())
+    for name, array in checked.items():
+        array = np.array(array, dtype=dtype, copy=True)
+        check_finite(array, name)
+        array.setflags(write=False)
+        checked[name] = array
+    for name in weights:
+        if checked[name].ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D (d_in, d_model), "
+                f"got {name}.shape={shape_str(checked[name].shape)}"
+            )
+    w_q = checked["w_q"]
+    d_model = w_q.shape[1]
+    if d_model == 0:
+        raise ValueError(f"d_model must be positive, got w_q.shape={shape_str(w_q.shape)}")
+    for name in ("w_k", "w_v"):
+        if checked[name].shape[1] != d_model:
+            raise ValueError(
+                f"{name} must have d_model={d_model} columns like w_q, got "
+                f"{name}.shape={shape_str(checked[name].shape)} (w_q.shape={shape_str(w_q.shape)})"
+            )
+    if checked["w_o"].shape != (d_model, d_model):
+        raise ValueError(
+            f"w_o must have shape (d_model, d_model)={shape_str((d_model, d_model))}, got "
+            f"w_o.shape={shape_str(checked['w_o'].shape)}"
+        )
+    for name in biases:
+        if name in checked and checked[name].shape != (d_model,):
+            raise ValueError(
+                f"{name} must have shape (d_model,)=({d_model},) or be None, got "
+                f"{name}.shape={shape_str(checked[name].shape)}"
+            )
+    return {name: checked.get(name) for name in weights + biases}
+
+
+def torch_mha_args(m, torch_mha_type) -> None:
+    """``MHAParams.from_torch``: a ``torch.nn.MultiheadAttention`` without the extras that
+    MHAParams cannot hold."""
+    check_type(m, torch_mha_type, "m", "a torch.nn.MultiheadAttention")
+    if m.bias_k is not None or m.bias_v is not None:
+        raise ValueError("add_bias_kv=True is unsupported: MHAParams has no bias_k, bias_v")
+    if m.add_zero_attn:
+        raise ValueError("add_zero_attn=True is unsupported: MHAParams has no zero attention")
+
+
+def module_params_args(params, params_type) -> None:
+    """``MultiHeadAttention.from_params``: an MHAParams the module can hold."""
+    check_type(params, params_type, "params", "an MHAParams")
+    if params.d_query_in != params.d_model:
+        raise ValueError(
+            f"the module needs d_query_in == d_model, got params.w_q.shape="
+            f"{shape_str(params.w_q.shape)}"
+        )
+    biases = (params.b_q, params.b_k, params.b_v, params.b_o)
+    if len({b is None for b in biases}) != 1:
+        raise ValueError("from_params needs all four biases present or all None")

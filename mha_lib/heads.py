@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (
-    as_float_array,
-    check_finite,
-    check_heads_divide,
-    check_ndim,
-    check_positive_int,
-)
+from . import _validate
 
 
 def split_heads(x, num_heads):
@@ -31,14 +25,8 @@ def split_heads(x, num_heads):
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    x = as_float_array(x, "x")
-    check_ndim(x.shape, "x", 2, "(..., seq_len, d_model)")
-    check_finite(x, "x")
-    num_heads = check_positive_int(num_heads, "num_heads")
-    *batch_shape, seq_len, d_model = x.shape
-    d_head = check_heads_divide(d_model, num_heads)
-    x = x.reshape(*batch_shape, seq_len, num_heads, d_head)  # (..., seq_len, num_heads, d_head)
-    return np.swapaxes(x, -3, -2)  # (..., num_heads, seq_len, d_head)
+    x, num_heads = _validate.split_heads_args(x, num_heads)
+    return _split_heads(x, num_heads)
 
 
 def merge_heads(x):
@@ -56,9 +44,20 @@ def merge_heads(x):
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    x = as_float_array(x, "x")
-    check_ndim(x.shape, "x", 3, "(..., num_heads, seq_len, d_head)")
-    check_finite(x, "x")
+    x = _validate.merge_heads_args(x)
+    return _merge_heads(x)
+
+
+def _split_heads(x: np.ndarray, num_heads: int) -> np.ndarray:
+    """:func:`split_heads`, unchecked."""
+    *batch_shape, seq_len, d_model = x.shape
+    d_head = d_model // num_heads
+    x = x.reshape(*batch_shape, seq_len, num_heads, d_head)  # (..., seq_len, num_heads, d_head)
+    return np.swapaxes(x, -3, -2)  # (..., num_heads, seq_len, d_head)
+
+
+def _merge_heads(x: np.ndarray) -> np.ndarray:
+    """:func:`merge_heads`, unchecked."""
     *batch_shape, num_heads, seq_len, d_head = x.shape
     x = np.swapaxes(x, -3, -2)  # (..., seq_len, num_heads, d_head)
     return x.reshape(*batch_shape, seq_len, num_heads * d_head)  # (..., seq_len, d_model)

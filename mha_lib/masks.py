@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_positive_int
+from . import _validate
 
 
 def causal_mask(seq_len: int) -> np.ndarray:
@@ -19,7 +19,7 @@ def causal_mask(seq_len: int) -> np.ndarray:
     ``(..., seq_len, seq_len)``, with or without batch and head axes.
     Introduced in notebooks/05_masks.ipynb.
     """
-    seq_len = check_positive_int(seq_len, "seq_len")
+    seq_len = _validate.check_positive_int(seq_len, "seq_len")
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
 
 
@@ -37,19 +37,6 @@ def padding_mask(lengths, max_len: int) -> np.ndarray:
 
     Introduced in notebooks/05_masks.ipynb.
     """
-    max_len = check_positive_int(max_len, "max_len")
-    lengths_array = np.asarray(lengths)
-    if lengths_array.size == 0:
-        raise ValueError("lengths is empty: give one length per sequence in the batch")
-    if lengths_array.ndim != 1 or lengths_array.dtype.kind not in "iu":
-        raise TypeError(
-            f"lengths must be a 1-D sequence of ints (one per sequence), got "
-            f"dtype {lengths_array.dtype} and shape {lengths_array.shape}"
-        )
-    if lengths_array.min() < 1 or lengths_array.max() > max_len:
-        raise ValueError(
-            f"every length must lie in [1, max_len={max_len}], got lengths from "
-            f"{lengths_array.min()} to {lengths_array.max()} (lengths.shape={lengths_array.shape})"
-        )
+    lengths, max_len = _validate.padding_mask_args(lengths, max_len)
     positions = np.arange(max_len)  # (max_len,)
-    return positions[None, :] < lengths_array[:, None]  # (batch, max_len)
+    return positions[None, :] < lengths[:, None]  # (batch, max_len)

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (
-    as_bool_mask,
-    as_float_array,
-    broadcast_batch_shapes,
-    check_finite,
-    check_heads_divide,
-    check_ndim,
-    check_nonempty_sequence,
-    check_positive_int,
-    shape_str,
-    type_name,
-)
-from .attention import scaled_dot_product_attention
-from .heads import merge_heads, split_heads
+from . import _validate
+from .attention import _attention
+from .heads import _merge_heads, _split_heads
 from .params import MHAParams
+from .projections import _linear, _project_qkv
 
 
 def multi_head_attention(query, key, value, params, num_heads, mask=None):
@@ -45,62 +35,29 @@ def multi_head_attention(query, key, value, params, num_heads, mask=None):
 
     Introduced in notebooks/08_concat_and_output_projection.ipynb.
     """
-    if not isinstance(params, MHAParams):
-        raise TypeError(f"params must be an MHAParams, got {type_name(params)}")
-    num_heads = check_positive_int(num_heads, "num_heads")
-    check_heads_divide(params.d_model, num_heads)
-    query = as_float_array(query, "query")
-    key = as_float_array(key, "key")
-    value = as_float_array(value, "value")
-    inputs = {
-        "query": (query, "w_q", "(..., T_q, d_query_in)"),
-        "key": (key, "w_k", "(..., T_k, d_key_in)"),
-        "value": (value, "w_v", "(..., T_k, d_value_in)"),
-    }
-    for name, (x, weight_name, layout) in inputs.items():
-        check_ndim(x.shape, name, 2, layout)
-        check_finite(x, name)
-        weight = getattr(params, weight_name)
-        if x.shape[-1] != weight.shape[0]:
-            raise ValueError(
-                f"{name} has width {x.shape[-1]} ({name}.shape={shape_str(x.shape)}) but "
-                f"params.{weight_name} expects {weight.shape[0]} "
-                f"({weight_name}.shape={shape_str(weight.shape)})"
-            )
-    if key.shape[-2] != value.shape[-2]:
-        raise ValueError(
-            f"key and value must have the same length T_k (one value per key), got "
-            f"key.shape={shape_str(key.shape)} and value.shape={shape_str(value.shape)}"
-        )
-    check_nonempty_sequence(query.shape, "query", "T_q")
-    check_nonempty_sequence(key.shape, "key", "T_k")
-    shapes = {"query": query.shape, "key": key.shape, "value": value.shape}
-    batch_shape = broadcast_batch_shapes(shapes)
-    weights_shape = (*batch_shape, num_heads, query.shape[-2], key.shape[-2])
-    if mask is not None:
-        mask = as_bool_mask(mask, weights_shape, "(..., num_heads, T_q, T_k)")
+    query, key, value, num_heads, mask = _validate.mha_args(
+        query, key, value, params, MHAParams, num_heads, mask
+    )
 
     # 1. One projection each for q, k, v (not one per head): x @ w + b.
-    q = _linear(query, params.w_q, params.b_q)  # (..., T_q, d_model)
-    k = _linear(key, params.w_k, params.b_k)  # (..., T_k, d_model)
-    v = _linear(value, params.w_v, params.b_v)  # (..., T_k, d_model)
+    q, k, v = _project_qkv(query, key, value, params)
+    # q (..., T_q, d_model); k, v (..., T_k, d_model)
 
     # 2. Split d_model into num_heads slices of width d_head.
-    q = split_heads(q, num_heads)  # (..., num_heads, T_q, d_head)
-    k = split_heads(k, num_heads)  # (..., num_heads, T_k, d_head)
-    v = split_heads(v, num_heads)  # (..., num_heads, T_k, d_head)
+    q = _split_heads(q, num_heads)  # (..., num_heads, T_q, d_head)
+    k = _split_heads(k, num_heads)  # (..., num_heads, T_k, d_head)
+    v = _split_heads(v, num_heads)  # (..., num_heads, T_k, d_head)
 
     # 3. Attention in every head at once: the heads axis is just another batch axis.
-    heads, weights = scaled_dot_product_attention(q, k, v, mask)
-    # heads: (..., num_heads, T_q, d_head); weights: (..., num_heads, T_q, T_k)
+    heads, weights = _attention(q, k, v, mask)
+    # heads (..., num_heads, T_q, d_head); weights (..., num_heads, T_q, T_k)
 
     # 4. Concatenate the heads side by side (not summed), then mix them with w_o.
-    merged = merge_heads(heads)  # (..., T_q, d_model)
+    merged = _merge_heads(heads)  # (..., T_q, d_model)
     output = _linear(merged, params.w_o, params.b_o)  # (..., T_q, d_model)
+
+    if not np.isfinite(output).all():  # finite inputs, but a value or w_o product overflowed
+        raise _validate.overflow_error(
+            "multi_head_attention's output", query=query.shape, key=key.shape, value=value.shape
+        )
     return output, weights
-
-
-def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """``x @ weight + bias`` (bias may be None): ``(..., d_in) -> (..., d_out)``."""
-    y = x @ weight
-    return y if bias is None else y + bias

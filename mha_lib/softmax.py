@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_finite, shape_str
+from . import _validate
 
 
 def softmax(x, axis=-1):
@@ -25,20 +25,14 @@ def softmax(x, axis=-1):
 
     Introduced in notebooks/04_softmax.ipynb.
     """
-    x = as_float_array(x, "x")
-    check_finite(x, "x", allow_neg_inf=True)
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__} {axis!r}")
-    if x.ndim == 0:
-        raise ValueError("x must have at least 1 dimension, got a scalar (x.shape=())")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(
-            f"axis={axis} is out of range for x with x.shape={shape_str(x.shape)} "
-            f"(valid: {-x.ndim} to {x.ndim - 1})"
-        )
+    x, axis = _validate.softmax_args(x, axis)
+    return _softmax(x, axis)
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`softmax` of a float array with no NaN or ``+inf``, unchecked."""
     if x.shape[axis] == 0:
         return x.copy()
-
     row_max = np.max(x, axis=axis, keepdims=True)
     row_max[np.isneginf(row_max)] = 0  # an all -inf row: exp(-inf - 0) = 0 everywhere
     with np.errstate(over="ignore"):  # x - row_max may round to -inf, and exp(-inf) = 0

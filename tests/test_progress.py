@@ -321,7 +321,7 @@ def test_directive_in_a_tiny_sphinx_build(tmp_path):
         textwrap.dedent(
             """
             project = "tiny"
-            extensions = ["myst_parser", "mha_lib.sphinx_progress"]
+            extensions = ["myst_parser", "mha_progress"]  # a local extension: book/_ext
             exclude_patterns = ["_build"]
             """
         ),
@@ -334,7 +334,7 @@ def test_directive_in_a_tiny_sphinx_build(tmp_path):
     (src / "book" / "progress.md").write_text(
         "# Your progress\n\n```{mha-progress}\n```\n", encoding="utf-8"
     )
-    env = {**os.environ, "MHA_QUIZ_DIR": str(quizzes)}
+    env = {**os.environ, "MHA_QUIZ_DIR": str(quizzes), "PYTHONPATH": str(REPO / "book" / "_ext")}
     result = subprocess.run(
         [
             sys.executable,

@@ -1,4 +1,7 @@
-"""Sphinx extension for the course website (listed under ``sphinx.extra_extensions``).
+"""Sphinx extension for the course website: widget assets, MathML, no thebe.
+
+A local extension (``sphinx.local_extensions`` in ``_config.yml``): site-build code lives
+here, next to the templates it serves, and imports ``mha_lib`` only to find the widgets' files.
 
 - Serves the quiz's and the head explorer's JS and CSS from the package: each appears on a
   lesson page as the static ``text/html`` rendering stored in the notebook, and its ES module
@@ -14,12 +17,13 @@
 from __future__ import annotations
 
 import html
+from importlib import resources
 from pathlib import Path
 
 from docutils import nodes
 from latex2mathml.converter import convert as latex_to_mathml
 
-PACKAGE = Path(__file__).parent
+PACKAGE = Path(str(resources.files("mha_lib")))  # the installed package, wherever it is
 # Each interactive element brings one ES module and one stylesheet (a few KB each), loaded on
 # every page; no widget manager is needed because every element has a static rendering.
 STATIC_ASSETS = {

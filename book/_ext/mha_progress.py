@@ -1,4 +1,4 @@
-"""Sphinx extension: the ``mha-progress`` directive of the "Your progress" page.
+"""Sphinx extension (local, ``book/_ext``): the ``mha-progress`` directive of the progress page.
 
 Usage in a MyST page (``book/progress.md``)::
 
@@ -7,12 +7,14 @@ Usage in a MyST page (``book/progress.md``)::
 
 At build time it lists every lesson quiz of :func:`mha_lib.quiz.load_all_banks` (title from
 the lesson notebook's first heading, link relative to the page, question ids in the markup);
-``mha_quiz.js``, which :mod:`mha_lib.sphinx_ext` already loads on every page, fills in the
+``mha_quiz.js``, which ``mha_site`` (``book/_ext/mha_site.py``) already loads on every page, fills in the
 learner's counts from the browser's ``localStorage``. The markup comes from
 :func:`mha_lib.quiz.progress.render_progress_html`; this module only wires it into Sphinx.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective

@@ -1,11 +1,12 @@
 """Sphinx extension: theme, accessibility and weight fixes for the course website.
 
-Listed under ``sphinx.extra_extensions`` in ``_config.yml``. The stock Jupyter Book 1 theme
+A local extension (``sphinx.local_extensions`` in ``_config.yml``). The stock Jupyter Book 1 theme
 (sphinx-book-theme 1.3 on pydata-sphinx-theme 0.17) failed the course's browser tests in a
 few places; each fix is made where the problem starts, none hides it from the tests
 (``tests/browser/test_every_page.py``, ``test_accessibility.py``, ``test_page_weight.py``).
 
-Templates (``book/_templates/``, put first on ``templates_path`` by this extension):
+Templates (``book/_templates/``, found next to this file's folder and put first on
+``templates_path`` by this extension):
 
 - ``search-button-field.html``, ``theme-switcher.html``: axe-core's
   label-content-name-mismatch (serious) on the search and colour-mode buttons.
@@ -28,7 +29,7 @@ At the end of the build:
 - ``index.html``: Jupyter Book's redirect to the first page is a single ``<meta>`` line (no
   language, no title, no link). It becomes a complete page with the same redirect.
 
-``_static/mha_a11y.css`` (from ``mha_lib/site_static/``, copied when the builder starts):
+``_static/mha_a11y.css`` (from ``book/_ext/static/``, copied when the builder starts):
 
 - Light theme: the link colour (#176de8) is 4.4:1 on a striped table row and the hover
   colour (#e89217) 2.5:1 on white; they become #1a62d0 (5.0:1 or more on every light
@@ -48,16 +49,16 @@ import importlib.util
 import re
 from pathlib import Path
 
-TEMPLATES = "book/_templates"
+HERE = Path(__file__).resolve().parent  # book/_ext
+TEMPLATES = HERE.parent / "_templates"  # book/_templates, wherever the build is started
 CSS_NAME = "mha_a11y.css"
 ICON_FONT = "mha-fa-solid.woff"
 # The theme's solid icon font as shipped (TrueType: fontTools needs no brotli to read it).
 THEME_FONT = "vendor/fontawesome/webfonts/fa-solid-900.ttf"
 NOT_PAGES = ("_static", "_sources", "_images")
 
-SITE_STATIC = Path(__file__).parent / "site_static"
-CSS = SITE_STATIC / "mha_a11y.css"
-ICON_FONT_CSS = SITE_STATIC / "mha_icon_font.css"  # names ICON_FONT
+CSS = HERE / "static" / "mha_a11y.css"
+ICON_FONT_CSS = HERE / "static" / "mha_icon_font.css"  # names ICON_FONT
 
 # An empty <i> or <span> with a class attribute, e.g. <span class="fa-solid fa-bars"></span>.
 _EMPTY = re.compile(
@@ -80,9 +81,8 @@ def _theme_font() -> Path | None:
 
 
 def _add_paths(app, config) -> None:
-    folder = Path(app.confdir) / TEMPLATES
-    if str(folder) not in config.templates_path:
-        config.templates_path.insert(0, str(folder))
+    if str(TEMPLATES) not in config.templates_path:
+        config.templates_path.insert(0, str(TEMPLATES))
 
 
 def _write_css(app) -> None:
