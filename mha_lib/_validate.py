@@ -171,15 +171,12 @@ def check_finite(array: np.ndarray, name: str, *, allow_neg_inf: bool = False) -
         )
 
 
-def float_arrays(named: dict[str, tuple], min_ndim: int = 2) -> list[np.ndarray]:
-    """Each ``name: (value, layout)`` as a finite float array with at least ``min_ndim`` dims."""
-    arrays = []
-    for name, (value, layout) in named.items():
-        array = as_float_array(value, name)
-        check_ndim(array.shape, name, min_ndim, layout)
-        check_finite(array, name)
-        arrays.append(array)
-    return arrays
+def float_array(x, name: str, layout: str, min_ndim: int = 2) -> np.ndarray:
+    """``x`` as a finite float array with at least ``min_ndim`` dims (``layout`` names them)."""
+    array = as_float_array(x, name)
+    check_ndim(array.shape, name, min_ndim, layout)
+    check_finite(array, name)
+    return array
 
 
 def check_nonempty_sequence(shape, name: str, length_name: str) -> None:
@@ -207,24 +204,6 @@ def check_width(name: str, shape, expected: int, by: str, by_shape_name: str, by
         )
 
 
-def check_same_width(q_name: str, q_shape, k_name: str, k_shape) -> None:
-    """Raise unless queries and keys have the same width ``d_k`` (they are compared by dot)."""
-    if q_shape[-1] != k_shape[-1]:
-        raise ValueError(
-            f"{q_name} and {k_name} must have the same width d_k, got "
-            f"{q_name}.shape={shape_str(q_shape)} and {k_name}.shape={shape_str(k_shape)}"
-        )
-
-
-def check_same_length(k_name: str, k_shape, v_name: str, v_shape) -> None:
-    """Raise unless keys and values have the same length ``T_k`` (one value per key)."""
-    if k_shape[-2] != v_shape[-2]:
-        raise ValueError(
-            f"{k_name} and {v_name} must have the same length T_k (one value per key), got "
-            f"{k_name}.shape={shape_str(k_shape)} and {v_name}.shape={shape_str(v_shape)}"
-        )
-
-
 def broadcast_batch_shapes(named_shapes: dict[str, tuple]) -> tuple:
     """Broadcast the leading (batch) dims of several shapes; raise naming them all if impossible.
 
@@ -242,22 +221,6 @@ def broadcast_batch_shapes(named_shapes: dict[str, tuple]) -> tuple:
         ) from None
 
 
-def check_mask_shape(mask_shape, weights_shape, weights_layout: str) -> None:
-    """Raise unless ``mask_shape`` broadcasts to ``weights_shape`` without enlarging it."""
-    try:
-        ok = np.broadcast_shapes(tuple(mask_shape), tuple(weights_shape)) == tuple(weights_shape)
-    except ValueError:
-        ok = False
-    if not ok:
-        hint = ""
-        if "num_heads" in weights_layout and len(mask_shape) == len(weights_shape) - 1 >= 3:
-            hint = "; for a per-batch mask (batch, T_q, T_k) add the heads axis: mask[:, None]"
-        raise ValueError(
-            f"mask.shape={shape_str(mask_shape)} does not broadcast to the attention weights' "
-            f"shape {shape_str(weights_shape)} {weights_layout}{hint}"
-        )
-
-
 def check_mask(mask, weights_shape, weights_layout: str, *, torch: bool = False):
     """Return ``mask`` if it is a bool array (a bool tensor if ``torch``) that broadcasts to
     ``weights_shape`` without enlarging it (True = may attend); raise naming it otherwise."""
@@ -273,8 +236,38 @@ def check_mask(mask, weights_shape, weights_layout: str, *, torch: bool = False)
             f"mask must be bool, True = may attend; got dtype {mask.dtype} — did you mean {fix}? "
             f"(mask.shape={shape_str(mask.shape)})"
         )
-    check_mask_shape(mask.shape, weights_shape, weights_layout)
+    try:
+        fits = np.broadcast_shapes(tuple(mask.shape), weights_shape) == weights_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        hint = ""
+        if "num_heads" in weights_layout and mask.ndim == len(weights_shape) - 1 >= 3:
+            hint = "; for a per-batch mask (batch, T_q, T_k) add the heads axis: mask[:, None]"
+        raise ValueError(
+            f"mask.shape={shape_str(mask.shape)} does not broadcast to the attention weights' "
+            f"shape {shape_str(weights_shape)} {weights_layout}{hint}"
+        )
     return mask
+
+
+def sequences_and_mask(shapes: dict, mask, heads: tuple, layout: str, torch: bool = False):
+    """Queries, keys and values (``shapes``: three ``name: shape`` in that order) that
+    attention can use: one value per key, non-empty, batch dims that broadcast. Returns
+    ``mask`` checked against the weights' shape ``(*batch, *heads, T_q, T_k)``."""
+    (q_name, q_shape), (k_name, k_shape), (v_name, v_shape) = shapes.items()
+    if k_shape[-2] != v_shape[-2]:
+        raise ValueError(
+            f"{k_name} and {v_name} must have the same length T_k (one value per key), got "
+            f"{k_name}.shape={shape_str(k_shape)} and {v_name}.shape={shape_str(v_shape)}"
+        )
+    check_nonempty_sequence(q_shape, q_name, "T_q")
+    check_nonempty_sequence(k_shape, k_name, "T_k")
+    batch_shape = broadcast_batch_shapes(shapes)
+    if mask is None:
+        return None
+    weights_shape = (*batch_shape, *heads, q_shape[-2], k_shape[-2])
+    return check_mask(mask, weights_shape, layout, torch=torch)
 
 
 def overflow_error(result: str, **shapes) -> ValueError:
@@ -333,20 +326,22 @@ def scores_args(q, k) -> tuple[np.ndarray, np.ndarray]:
 def attention_args(q, k, v, mask):
     """``scaled_dot_product_attention``: q, k, v arrays and a mask for the weights' shape."""
     q, k = _queries_and_keys(q, k)
-    (v,) = float_arrays({"v": (v, "(..., T_k, d_v)")})
-    check_same_length("k", k.shape, "v", v.shape)
+    v = float_array(v, "v", "(..., T_k, d_v)")
     check_nonzero_width(v.shape, "v")
-    batch_shape = broadcast_batch_shapes({"q": q.shape, "k": k.shape, "v": v.shape})
-    if mask is not None:
-        weights_shape = (*batch_shape, q.shape[-2], k.shape[-2])
-        mask = check_mask(mask, weights_shape, "(..., T_q, T_k)")
+    shapes = {"q": q.shape, "k": k.shape, "v": v.shape}
+    mask = sequences_and_mask(shapes, mask, (), "(..., T_q, T_k)")
     return q, k, v, mask
 
 
 def _queries_and_keys(q, k) -> tuple[np.ndarray, np.ndarray]:
-    """q and k as finite float arrays of the same width, each with a non-empty sequence."""
-    q, k = float_arrays({"q": (q, "(..., T_q, d_k)"), "k": (k, "(..., T_k, d_k)")})
-    check_same_width("q", q.shape, "k", k.shape)
+    """q and k as finite float arrays of the same width d_k > 0."""
+    q = float_array(q, "q", "(..., T_q, d_k)")
+    k = float_array(k, "k", "(..., T_k, d_k)")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q and k must have the same width d_k, got q.shape={shape_str(q.shape)} "
+            f"and k.shape={shape_str(k.shape)}"
+        )
     check_nonempty_sequence(q.shape, "q", "T_q")
     check_nonempty_sequence(k.shape, "k", "T_k")
     check_nonzero_width(q.shape, "q")
@@ -355,7 +350,7 @@ def _queries_and_keys(q, k) -> tuple[np.ndarray, np.ndarray]:
 
 def split_heads_args(x, num_heads) -> tuple[np.ndarray, int]:
     """``split_heads``: x ``(..., seq_len, d_model)`` and a num_heads that divides d_model."""
-    (x,) = float_arrays({"x": (x, "(..., seq_len, d_model)")})
+    x = float_array(x, "x", "(..., seq_len, d_model)")
     num_heads = check_positive_int(num_heads, "num_heads")
     check_heads_divide(x.shape[-1], num_heads)
     return x, num_heads
@@ -363,13 +358,12 @@ def split_heads_args(x, num_heads) -> tuple[np.ndarray, int]:
 
 def merge_heads_args(x) -> np.ndarray:
     """``merge_heads``: x ``(..., num_heads, seq_len, d_head)``."""
-    (x,) = float_arrays({"x": (x, "(..., num_heads, seq_len, d_head)")}, min_ndim=3)
-    return x
+    return float_array(x, "x", "(..., num_heads, seq_len, d_head)", min_ndim=3)
 
 
 def linear_args(x, w, b):
     """``linear``: x ``(..., d_in)``, w ``(d_in, d_out)``, b ``(d_out,)`` or None."""
-    (x,) = float_arrays({"x": (x, "(..., d_in)")}, min_ndim=1)
+    x = float_array(x, "x", "(..., d_in)", min_ndim=1)
     w = as_float_array(w, "w")
     if w.ndim != 2:
         raise ValueError(f"w must be 2-D (d_in, d_out), got w.shape={shape_str(w.shape)}")
@@ -397,15 +391,8 @@ def mha_args(query, key, value, params, params_type, num_heads, mask):
     num_heads = check_positive_int(num_heads, "num_heads")
     check_heads_divide(params.d_model, num_heads)
     query, key, value = _qkv_arrays(query, key, value, params, min_ndim=2)
-    check_same_length("key", key.shape, "value", value.shape)
-    check_nonempty_sequence(query.shape, "query", "T_q")
-    check_nonempty_sequence(key.shape, "key", "T_k")
-    batch_shape = broadcast_batch_shapes(
-        {"query": query.shape, "key": key.shape, "value": value.shape}
-    )
-    if mask is not None:
-        weights_shape = (*batch_shape, num_heads, query.shape[-2], key.shape[-2])
-        mask = check_mask(mask, weights_shape, "(..., num_heads, T_q, T_k)")
+    shapes = {"query": query.shape, "key": key.shape, "value": value.shape}
+    mask = sequences_and_mask(shapes, mask, (num_heads,), "(..., num_heads, T_q, T_k)")
     return query, key, value, num_heads, mask
 
 
@@ -417,11 +404,10 @@ def _qkv_arrays(query, key, value, params, min_ndim: int) -> list[np.ndarray]:
         "value": (value, "w_v", "(..., T_k, d_value_in)"),
     }
     arrays = []
-    for name, (x, weight_name, layout) in inputs.items():
-        (x,) = float_arrays({name: (x, layout)}, min_ndim=min_ndim)
-        weight = getattr(params, weight_name)
-        by = f"params.{weight_name}"
-        check_width(name, x.shape, weight.shape[0], by, weight_name, weight.shape)
+    for name, (x, w_name, layout) in inputs.items():
+        x = float_array(x, name, layout, min_ndim)
+        w_shape = getattr(params, w_name).shape  # (d_in, d_model)
+        check_width(name, x.shape, w_shape[0], f"params.{w_name}", w_name, w_shape)
         arrays.append(x)
     return arrays
 
@@ -451,26 +437,16 @@ def module_args(module, query, key, value, mask):
                 f"got {name}.shape={shape_str(x.shape)}"
             )
         layer = f"{name[0]}_proj"
-        weight = getattr(module, layer).weight  # (d_model, d_in)
-        check_width(name, x.shape, weight.shape[1], layer, f"{layer}.weight", weight.shape)
+        w_shape = getattr(module, layer).weight.shape  # (d_model, d_in)
+        check_width(name, x.shape, w_shape[1], layer, f"{layer}.weight", w_shape)
+    shapes = {"query": query.shape, "key": key.shape, "value": value.shape}
     if not query.dim() == key.dim() == value.dim():
+        listing = ", ".join(f"{name}.shape={shape_str(s)}" for name, s in shapes.items())
         raise ValueError(
-            "query, key and value must all be batched (3-D) or all unbatched (2-D), got "
-            f"query.shape={shape_str(query.shape)}, key.shape={shape_str(key.shape)}, "
-            f"value.shape={shape_str(value.shape)}"
+            f"query, key and value must all be batched (3-D) or all unbatched (2-D), got {listing}"
         )
-    check_same_length("key", key.shape, "value", value.shape)
-    check_nonempty_sequence(query.shape, "query", "T_q")
-    check_nonempty_sequence(key.shape, "key", "T_k")
-    # np, not torch.broadcast_shapes: torch's first call imports sympy (about 1 s).
-    batch_shape = broadcast_batch_shapes(
-        {"query": query.shape, "key": key.shape, "value": value.shape}
-    )
-    if mask is not None:
-        weights_shape = (*batch_shape, module.num_heads, query.shape[-2], key.shape[-2])
-        layout = "(batch, num_heads, T_q, T_k)" if batch_shape else "(num_heads, T_q, T_k)"
-        mask = check_mask(mask, weights_shape, layout, torch=True)
-    return mask
+    layout = "(batch, num_heads, T_q, T_k)" if query.dim() == 3 else "(num_heads, T_q, T_k)"
+    return sequences_and_mask(shapes, mask, (module.num_heads,), layout, torch=True)
 
 
 def params_arrays(arrays: dict, weights: tuple[str, ...], biases: tuple[str, ...]) -> dict:
