@@ -281,6 +281,39 @@ def overflow_error(result: str, **shapes) -> ValueError:
 # ---------------------------------------------------------------------------------------------
 
 
+def check_tokens(tokens, vocab=None) -> None:
+    """``build_vocab``, ``encode``: a list of str tokens, each in ``vocab`` if one is given."""
+    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+        raise TypeError("tokens must be a list of str (did you pass the sentence itself?)")
+    missing = [t for t in tokens if vocab is not None and t not in vocab]
+    if missing:
+        raise KeyError(
+            f"tokens {missing!r} are not in vocab (vocab has {len(vocab)} entries: "
+            f"{sorted(vocab)[:12]}{' ...' if len(vocab) > 12 else ''})"
+        )
+
+
+def embed_args(token_ids, table) -> tuple[np.ndarray, np.ndarray]:
+    """``embed``: int ids ``(seq_len,)`` that index the rows of table ``(vocab_size, d_model)``."""
+    table = np.asarray(table)
+    ids = np.asarray(token_ids)
+    if table.ndim != 2:
+        raise ValueError(
+            f"table must be 2-D (vocab_size, d_model), got table.shape={shape_str(table.shape)}"
+        )
+    if ids.dtype.kind not in "iu":
+        raise TypeError(
+            f"token_ids must be integers, got dtype {ids.dtype} (shape {shape_str(ids.shape)})"
+        )
+    vocab_size = table.shape[0]
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"token_ids must lie in [0, {vocab_size}) for table.shape={shape_str(table.shape)}; "
+            f"got values from {ids.min()} to {ids.max()}"
+        )
+    return ids, table
+
+
 def softmax_args(x, axis) -> tuple[np.ndarray, int]:
     """``softmax``: scores as a float array (``-inf`` allowed), ``axis`` an int in range."""
     x = as_float_array(x, "x")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validate
+
 RUNNING_SENTENCE = "The quick brown fox jumps over the lazy dog."
 """The sentence every lesson uses."""
 
@@ -29,8 +31,7 @@ def tokenize(text: str) -> list[str]:
     Real models use sub-word tokenizers; a word tokenizer keeps the lessons readable.
     Introduced in notebooks/01_input_vectors.ipynb.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    _validate.check_type(text, str, "text", "a str")
     return _TOKEN_PATTERN.findall(text.lower())
 
 
@@ -39,8 +40,7 @@ def build_vocab(tokens: list[str]) -> dict[str, int]:
 
     Returns a dict of ``vocab_size`` entries. Introduced in notebooks/01_input_vectors.ipynb.
     """
-    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
-        raise TypeError("tokens must be a list of str (did you pass the sentence itself?)")
+    _validate.check_tokens(tokens)
     return {token: index for index, token in enumerate(sorted(set(tokens)))}
 
 
@@ -50,12 +50,7 @@ def encode(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:
     Raises ``KeyError`` naming a token that is not in ``vocab``.
     Introduced in notebooks/01_input_vectors.ipynb.
     """
-    missing = [t for t in tokens if t not in vocab]
-    if missing:
-        raise KeyError(
-            f"tokens {missing!r} are not in vocab (vocab has {len(vocab)} entries: "
-            f"{sorted(vocab)[:12]}{' ...' if len(vocab) > 12 else ''})"
-        )
+    _validate.check_tokens(tokens, vocab)
     return np.array([vocab[t] for t in tokens], dtype=np.int64)
 
 
@@ -67,9 +62,8 @@ def embedding_table(
     Like ``torch.nn.Embedding``'s initialisation; in a trained model these rows are learned.
     Introduced in notebooks/01_input_vectors.ipynb.
     """
-    for name, value in (("vocab_size", vocab_size), ("d_model", d_model)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    vocab_size = _validate.check_positive_int(vocab_size, "vocab_size")
+    d_model = _validate.check_positive_int(d_model, "d_model")
     rng = np.random.default_rng(seed)
     return rng.standard_normal((vocab_size, d_model)).astype(dtype)
 
@@ -80,19 +74,8 @@ def embed(token_ids, table) -> np.ndarray:
     ``table`` has shape ``(vocab_size, d_model)``. Same as multiplying one-hot rows by the
     table, without building the one-hot matrix. Introduced in notebooks/01_input_vectors.ipynb.
     """
-    table = np.asarray(table)
-    ids = np.asarray(token_ids)
-    if table.ndim != 2:
-        raise ValueError(f"table must be 2-D (vocab_size, d_model), got table.shape={table.shape}")
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"token_ids must be integers, got dtype {ids.dtype} (shape {ids.shape})")
-    vocab_size = table.shape[0]
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(
-            f"token_ids must lie in [0, {vocab_size}) for table.shape={table.shape}; "
-            f"got values from {ids.min()} to {ids.max()}"
-        )
-    return table[ids]
+    ids, table = _validate.embed_args(token_ids, table)
+    return table[ids]  # (seq_len,) -> (seq_len, d_model)
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,8 @@ class MultiHeadAttention(nn.Module):
         merged = _merge_heads(heads)  # (batch, T_q, d_model)
         output = self.out_proj(merged)  # (batch, T_q, d_model)
 
-        if unbatched:
-            output, weights = output.squeeze(0), weights.squeeze(0)  # (T_q, d_model) ...
+        if unbatched:  # output (T_q, d_model); weights (num_heads, T_q, T_k)
+            output, weights = output.squeeze(0), weights.squeeze(0)
         return output, (weights if need_weights else None)
 
     # -- weights to and from numpy MHAParams and torch.nn.MultiheadAttention -------------------

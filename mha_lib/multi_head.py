@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _validate
 from .attention import _attention
 from .heads import _merge_heads, _split_heads
@@ -54,10 +52,5 @@ def multi_head_attention(query, key, value, params, num_heads, mask=None):
 
     # 4. Concatenate the heads side by side (not summed), then mix them with w_o.
     merged = _merge_heads(heads)  # (..., T_q, d_model)
-    output = _linear(merged, params.w_o, params.b_o)  # (..., T_q, d_model)
-
-    if not np.isfinite(output).all():  # finite inputs, but a value or w_o product overflowed
-        raise _validate.overflow_error(
-            "multi_head_attention's output", query=query.shape, key=key.shape, value=value.shape
-        )
+    output = _linear(merged, params.w_o, params.b_o, ("merged", "w_o"))  # (..., T_q, d_model)
     return output, weights

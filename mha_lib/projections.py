@@ -5,6 +5,8 @@ Introduced in notebooks/02_qkv_projections.ipynb.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _validate
 from .params import MHAParams
 
@@ -40,15 +42,23 @@ def project_qkv(query, key, value, params):
     return _project_qkv(query, key, value, params)
 
 
-def _linear(x, w, b):
-    """``x @ w + b`` (``b`` may be None), unchecked: ``(..., d_in) -> (..., d_out)``."""
-    out = x @ w  # (..., seq_len, d_in) @ (d_in, d_out) -> (..., seq_len, d_out)
-    return out if b is None else out + b  # b (d_out,) is added to every row
+def _linear(x, w, b, names=("x", "w")):
+    """``x @ w + b`` (``b`` may be None) of checked arrays: ``(..., d_in) -> (..., d_out)``.
+
+    Finite inputs can still overflow to inf: that raises a ``ValueError`` naming ``names``.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = x @ w  # (..., seq_len, d_in) @ (d_in, d_out) -> (..., seq_len, d_out)
+        out = out if b is None else out + b  # b (d_out,) is added to every row
+    if not np.isfinite(out).all():
+        x_name, w_name = names
+        raise _validate.overflow_error(f"{x_name} @ {w_name}", **{x_name: x.shape, w_name: w.shape})
+    return out
 
 
 def _project_qkv(query, key, value, params):
-    """:func:`project_qkv`, unchecked."""
-    q = _linear(query, params.w_q, params.b_q)  # (..., T_q, d_query_in) -> (..., T_q, d_model)
-    k = _linear(key, params.w_k, params.b_k)  # (..., T_k, d_key_in) -> (..., T_k, d_model)
-    v = _linear(value, params.w_v, params.b_v)  # (..., T_k, d_value_in) -> (..., T_k, d_model)
+    """:func:`project_qkv` of checked arrays."""
+    q = _linear(query, params.w_q, params.b_q, ("query", "w_q"))  # (..., T_q, d_model)
+    k = _linear(key, params.w_k, params.b_k, ("key", "w_k"))  # (..., T_k, d_model)
+    v = _linear(value, params.w_v, params.b_v, ("value", "w_v"))  # (..., T_k, d_model)
     return q, k, v

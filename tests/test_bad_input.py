@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from mha_lib import data
 from mha_lib.attention import scaled_dot_product_attention as sdpa
 from mha_lib.heads import merge_heads, split_heads
 from mha_lib.modules import MultiHeadAttention
@@ -38,6 +39,7 @@ P_KEY6 = MHAParams.init(8, d_key_in=6, seed=0)  # w_k.shape == (6, 8)
 MODULE = MultiHeadAttention(8, 2)
 MODULE_KEY6 = MultiHeadAttention(8, 2, kdim=6)
 EYE4 = np.eye(4)
+BIG = np.full((1, 2, 8), 1e200)  # finite, and so are its projections; q @ kᵀ overflows
 
 
 def case(call, error, *fragments, id):
@@ -45,6 +47,54 @@ def case(call, error, *fragments, id):
 
 
 CASES = [
+    # ---- the running example (data) -----------------------------------------------------------
+    case(lambda: data.tokenize(5), TypeError, "text must be a str", "int 5", id="tokenize-int"),
+    case(
+        lambda: data.build_vocab("the fox"),
+        TypeError,
+        "tokens must be a list of str",
+        "sentence",
+        id="vocab-sentence",
+    ),
+    case(
+        lambda: data.encode("the fox", {"the": 0, "fox": 1}),
+        TypeError,
+        "tokens must be a list of str",
+        id="encode-sentence",
+    ),
+    case(
+        lambda: data.embedding_table(0), ValueError, "vocab_size", "vocab_size=0", id="table-zero"
+    ),
+    case(
+        lambda: data.embedding_table(9, d_model=2.0),
+        TypeError,
+        "d_model must be a positive int",
+        "float 2.0",
+        id="table-float",
+    ),
+    case(
+        lambda: data.embed([0, 9], zeros(9, 8)),
+        ValueError,
+        "token_ids must lie in [0, 9)",
+        "table.shape=(9, 8)",
+        "from 0 to 9",
+        id="embed-range",
+    ),
+    case(
+        lambda: data.embed([0.0], zeros(9, 8)),
+        TypeError,
+        "token_ids must be integers",
+        "float64",
+        "(1,)",
+        id="embed-float-ids",
+    ),
+    case(
+        lambda: data.embed([0], zeros(9)),
+        ValueError,
+        "table must be 2-D",
+        "table.shape=(9,)",
+        id="embed-1d-table",
+    ),
     # ---- softmax ------------------------------------------------------------------------------
     case(
         lambda: softmax([1.0, np.nan]),
@@ -517,6 +567,21 @@ CASES = [
         "mask must be bool, True = may attend; got dtype float64",
         id="mha-mask-dtype",
     ),
+    case(
+        lambda: multi_head_attention(BIG, BIG, zeros(1, 2, 8), P8, 2),
+        ValueError,
+        "scores = q @ kᵀ / sqrt(d_k) overflowed",
+        "q.shape=(1, 2, 2, 4)",
+        id="mha-overflow-scores",
+    ),
+    case(
+        lambda: multi_head_attention(zeros(1, 2, 8), zeros(1, 2, 8), np.full((1, 2, 8), 1e308), P8, 2),
+        ValueError,
+        "value @ w_v overflowed",
+        "value.shape=(1, 2, 8)",
+        "w_v.shape=(8, 8)",
+        id="mha-overflow-value",
+    ),
     # ---- MultiHeadAttention (torch) -----------------------------------------------------------
     case(
         lambda: MultiHeadAttention(10, 3),
@@ -702,3 +767,24 @@ def test_no_case_is_a_raw_numpy_or_torch_error():
         with pytest.raises((TypeError, ValueError)) as raised:
             call()
         assert not raw.search(str(raised.value)), (param.id, str(raised.value))
+
+
+def test_encode_names_the_tokens_missing_from_the_vocab():
+    with pytest.raises(KeyError, match=r"\['cat'\] are not in vocab \(vocab has 2 entries"):
+        data.encode(["the", "cat"], {"the": 0, "fox": 1})
+
+
+@pytest.mark.parametrize("big", ["query", "key", "value"])
+def test_an_overflowing_projection_is_named_never_nan(big):
+    """Finite inputs so large that x @ w overflows: a ValueError naming them, not NaN."""
+    inputs = {"query": zeros(1, 2, 8), "key": zeros(1, 2, 8), "value": zeros(1, 2, 8)}
+    inputs[big] = np.full((1, 2, 8), 1e308)
+    with pytest.raises(ValueError, match=rf"{big} @ w_{big[0]} overflowed.*{big}.shape"):
+        multi_head_attention(**inputs, params=P8, num_heads=2)
+
+
+def test_an_overflowing_output_projection_is_named():
+    params = MHAParams(w_q=np.eye(4), w_k=np.eye(4), w_v=np.eye(4), w_o=np.full((4, 4), 1e300))
+    value = np.full((3, 4), 1e10)  # v is finite; merged @ w_o is not
+    with pytest.raises(ValueError, match=r"merged @ w_o overflowed.*w_o.shape=\(4, 4\)"):
+        multi_head_attention(zeros(3, 4), zeros(3, 4), value, params, 2)
