@@ -141,7 +141,7 @@ def test_lesson_01_answer_key_matches_the_running_example():
     first, seventh = tokens[0], tokens[6]
     assert first == seventh == "the"
     correct = [o for o in the_rows["options"] if o["correct"]]
-    assert len(correct) == 1 and "same token id" in correct[0]["text"]
+    assert len(correct) == 1 and "the same id" in correct[0]["text"]
 
 
 # --- quiz_dir / load_bank plumbing -----------------------------------------------------------
