@@ -27,7 +27,9 @@
 // blocked, full or corrupt only turns persistence off: the quiz still works, silently.
 // Answers are found by question id, which is unique across the course, so they survive a
 // lesson's renumbering. Version 1 (before lesson 4 was split into 04_softmax and 05_masks)
-// is translated once on reading, through V1_MIGRATION below.
+// is translated on reading, through V1_MIGRATION below; reading alone never writes, and the
+// next Check stores everything as version 2. Re-ordering a bank's options again later needs
+// a version 3 and its own table: a stored choice answer is a list of option indices.
 
 const ROOT_SELECTOR = "[data-mha-quiz]";
 const PROGRESS_SELECTOR = "[data-mha-progress]";
