@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from mha_lib.quiz import load_all_banks, load_bank, quiz_dir
+from mha_lib.quiz.bank import CHOICE_TYPES
 from mha_lib.quiz.progress import (
     STORAGE_KEY,
     LessonQuiz,
@@ -366,3 +367,132 @@ def test_directive_in_a_tiny_sphinx_build(tmp_path):
     assert 'href="../notebooks/01_first.html">Lesson 1: The <code>first</code> one</a>' in page
     assert '<th scope="row">02 second</th>' in page
     assert quiz_dir() == REPO / "mha_lib" / "quiz" / "banks"  # the environment change stayed local
+
+
+# --- stored answers of version 1 (before the lessons were renumbered) -------------------------
+
+T, F = True, False
+# The course's answer keys as version 1 of the progress format stored them (commit a04b230,
+# quizzes 01_input_vectors ... 08_the_module): question id -> (quiz stem, the options' correct
+# flags in bank order, or the numeric/shape answer). Historical data: it never changes.
+V1_KEYS = {
+    "inputs-repeated-the-rows": ("01_input_vectors", [F, F, T, F]),
+    "inputs-matrix-facts": ("01_input_vectors", [F, T, F, T, T]),
+    "inputs-x-shape": ("01_input_vectors", [10, 8]),
+    "inputs-similarity-shape": ("01_input_vectors", [10, 10]),
+    "inputs-embedding-params": ("01_input_vectors", 72),
+    "qkv-why-separate-query-key": ("02_qkv_projections", [F, T, F, F]),
+    "qkv-projection-facts": ("02_qkv_projections", [T, T, F, F, F]),
+    "qkv-torch-linear-weight-shape": ("02_qkv_projections", [4, 8]),
+    "qkv-param-count-paper": ("02_qkv_projections", 98496),
+    "qkv-forgot-transpose": ("02_qkv_projections", [F, F, T, F]),
+    "scores-cross-attention-shape": ("03_attention_scores", [6, 10]),
+    "scores-why-sqrt-dk": ("03_attention_scores", [F, F, T, F]),
+    "scores-std-unscaled": ("03_attention_scores", 16),
+    "scores-matrix-facts": ("03_attention_scores", [T, F, T, T, F]),
+    "scores-quadratic-growth": ("03_attention_scores", 9),
+    "scores-divided-by-dk": ("03_attention_scores", [F, T, F, F]),
+    "softmax-axis-for-scores": ("04_softmax_and_masks", [F, F, T, F]),
+    "softmax-mask-polarity": ("04_softmax_and_masks", [F, T, F, F]),
+    "softmax-large-logits-weight": ("04_softmax_and_masks", 0.665),
+    "softmax-temperature-facts": ("04_softmax_and_masks", [T, F, T, T, F]),
+    "softmax-applying-a-mask": ("04_softmax_and_masks", [F, T, F, T]),
+    "softmax-fully-masked-row": ("04_softmax_and_masks", [F, F, T, F]),
+    "softmax-padding-mask-broadcast-shape": ("04_softmax_and_masks", [2, 1, 10]),
+    "weighted-output-shape": ("05_weighted_sum", [5, 6]),
+    "weighted-output-row-meaning": ("05_weighted_sum", [F, T, F, F]),
+    "weighted-equal-values": ("05_weighted_sum", [F, F, F, T]),
+    "weighted-sdpa-facts": ("05_weighted_sum", [T, F, T, F, F]),
+    "weighted-cost-four-times-longer": ("05_weighted_sum", 16),
+    "weighted-memory-mib": ("05_weighted_sum", 16),
+    "heads-split-batch-shape": ("06_multiple_heads", [3, 2, 10, 4]),
+    "heads-reshape-only-row": ("06_multiple_heads", [F, F, T, F]),
+    "heads-column-blocks": ("06_multiple_heads", [T, F, F, T, F]),
+    "heads-per-head-weights": ("06_multiple_heads", 16),
+    "heads-view-after-transpose": ("06_multiple_heads", [F, T, F, F]),
+    "concat-purpose-of-heads": ("07_concat_and_output_projection", [F, F, T, F, F]),
+    "concat-summed-heads-shape": ("07_concat_and_output_projection", [10, 4]),
+    "concat-output-projection-facts": ("07_concat_and_output_projection", [T, F, T, F, T]),
+    "concat-param-count-16": ("07_concat_and_output_projection", 1088),
+    "concat-packed-in-proj-weight": ("07_concat_and_output_projection", [F, F, F, T]),
+    "module-mask-polarity-torch": ("08_the_module", [F, F, T, F]),
+    "module-contiguous-before-view": ("08_the_module", [F, T, F, F]),
+    "module-cross-attention-weights-shape": ("08_the_module", [3, 8, 12, 49]),
+    "module-parameter-count-cross": ("08_the_module", 352),
+    "module-padding-mask-facts": ("08_the_module", [F, T, F, T, F]),
+    "module-forward-equivalent-changes": ("08_the_module", [F, T, F, T, F]),
+    "module-key-bias-gradient": ("08_the_module", [F, F, F, T]),
+    "module-torch-default-weights": ("08_the_module", [T, F, F, F]),
+}
+
+
+def _js_constant(name):
+    """The JSON literal between the script's `// BEGIN name (JSON)` and `// END name` lines."""
+    script = JS.read_text(encoding="utf-8")
+    block = script.split(f"// BEGIN {name} (JSON)\n", 1)[1].split(f"// END {name}", 1)[0]
+    declaration = f"const {name} = "
+    assert block.startswith(declaration) and block.rstrip().endswith(";"), block[:80]
+    return json.loads(block[len(declaration) :].rstrip().removesuffix(";"))
+
+
+MIGRATION = _js_constant("V1_MIGRATION")
+
+
+def _key(question):
+    if question["type"] in CHOICE_TYPES:
+        return [o["correct"] for o in question["options"]]
+    return question["answer"]
+
+
+def test_v1_migration_lists_only_version_1_questions():
+    assert MIGRATION and set(MIGRATION) <= set(V1_KEYS)
+
+
+def test_v1_option_maps_keep_every_right_and_wrong_answer(banks):
+    current = {q["id"]: q for bank in banks.values() for q in bank}
+    for qid, mapping in MIGRATION.items():
+        if mapping is None:
+            continue  # removed or rewritten: its stored answers are dropped
+        old = V1_KEYS[qid][1]
+        new = _key(current[qid])
+        assert isinstance(old, list) and len(mapping) == len(old), qid
+        kept = [m for m in mapping if m != -1]
+        assert all(isinstance(m, int) and 0 <= m < len(new) for m in kept), qid
+        assert len(set(kept)) == len(kept), f"{qid}: two old options map to one new option"
+        # A stored answer is right after the move exactly when it was right before: the old
+        # correct options map onto the new correct options (none of them was removed).
+        old_right = {mapping[i] for i, right in enumerate(old) if right}
+        assert -1 not in old_right, f"{qid}: a correct option was removed; map it to null"
+        assert old_right == {j for j, right in enumerate(new) if right}, qid
+
+
+def test_questions_missing_from_the_v1_migration_are_unchanged(banks):
+    current = {q["id"]: q for bank in banks.values() for q in bank}
+    for qid, (_stem, old) in V1_KEYS.items():
+        if qid in MIGRATION:
+            continue
+        assert qid in current, f"{qid} was removed: add it to V1_MIGRATION as null"
+        assert _key(current[qid]) == old, (
+            f"{qid}: options or answer changed since version 1; add it to V1_MIGRATION"
+        )
+
+
+def test_v1_quiz_stems_map_to_today_s_banks(banks):
+    renames = _js_constant("V1_QUIZ_RENAMES")
+    masks = _js_constant("V1_MASK_QUESTIONS")
+    old_stems = {stem for stem, _ in V1_KEYS.values()}
+    assert set(renames) | {"04_softmax_and_masks"} == old_stems - set(banks)
+    assert set(renames.values()) <= set(banks)
+    # The old lesson 4 was split: its mask questions went to 05_masks, the rest to 04_softmax.
+    split = [qid for qid, (stem, _) in V1_KEYS.items() if stem == "04_softmax_and_masks"]
+    assert sorted(masks) == sorted(q for q in split if q in {x["id"] for x in banks["05_masks"]})
+    assert set(split) - set(masks) <= {q["id"] for q in banks["04_softmax"]}
+    for old, new in renames.items():
+        moved = {qid for qid, (stem, _) in V1_KEYS.items() if stem == old}
+        removed = {qid for qid, m in MIGRATION.items() if m is None}
+        assert moved - removed <= {q["id"] for q in banks[new]}, old
+
+
+def test_storage_format_version_is_2():
+    script = JS.read_text(encoding="utf-8")
+    assert "const PROGRESS_VERSION = 2;" in script

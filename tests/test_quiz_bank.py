@@ -141,7 +141,7 @@ def test_lesson_01_answer_key_matches_the_running_example():
     first, seventh = tokens[0], tokens[6]
     assert first == seventh == "the"
     correct = [o for o in the_rows["options"] if o["correct"]]
-    assert len(correct) == 1 and "same token id" in correct[0]["text"]
+    assert len(correct) == 1 and "the same id" in correct[0]["text"]
 
 
 # --- quiz_dir / load_bank plumbing -----------------------------------------------------------
@@ -239,10 +239,18 @@ def test_multiple_needs_an_incorrect_option():
 
 @pytest.mark.parametrize("explain", ["", "   \n "])
 def test_every_option_needs_a_non_empty_explanation(explain):
+    # The schema already refuses it, naming the option's field ...
     bank = good_bank()
     bank[1]["options"][2]["explain"] = explain
     message = rejected(bank)
-    assert "question 't-multiple'" in message and "explain" in message
+    assert "question 't-multiple': options[2].explain: " in message
+    # ... and the semantic rule behind it (reached by schema-valid data built in code, e.g. a
+    # widget's questions) names the option too.
+    question = good_bank()[1]
+    question["options"][2]["explain"] = explain
+    assert bank_module._semantic_problems(question) == ["option 3 has an empty 'explain'"]
+    question["options"][2]["explain"] = "A real reason."
+    assert bank_module._semantic_problems(question) == []
 
 
 def test_option_without_explain_field_is_rejected():
@@ -304,6 +312,150 @@ def test_negative_tolerance_is_rejected():
     bank = good_bank()
     bank[2]["tolerance"] = -0.1
     assert "question 't-numeric': tolerance" in rejected(bank)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (".inf", "tolerance must be a finite number >= 0, got inf (an infinite tolerance"),
+        (".nan", "tolerance must be a finite number >= 0, got .nan (no answer could ever match"),
+        ("-.inf", "tolerance: -inf is less than the minimum of 0"),
+    ],
+)
+def test_infinite_or_nan_tolerance_is_rejected(tmp_path, value, message):
+    # An infinite tolerance would mark every numeric answer correct.
+    text = yaml.safe_dump(good_bank()).replace("answer: 72\n", f"answer: 72\n  tolerance: {value}\n")
+    assert f"tolerance: {value}" in text
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BankError) as info:
+        load_bank(path)
+    assert f"question 't-numeric': {message}" in str(info.value)
+    assert len(info.value.problems) == 1
+
+
+def test_default_tolerance_is_relative_with_a_floor():
+    from mha_lib.quiz import bank
+
+    assert bank.default_tolerance(2e6) == pytest.approx(2e-3, rel=1e-12)
+    assert bank.default_tolerance(-300) == pytest.approx(3e-7, rel=1e-12)
+    # Below |answer| = 1 the tolerance stops shrinking: 1e-9, not 1e-9 * |answer|.
+    for small in (1.0, 0.5, 1e-6, 0.0, -0.25):
+        assert bank.default_tolerance(small) == 1e-9
+
+
+# --- targeted feedback ---------------------------------------------------------------------
+
+
+def feedback_bank() -> list[dict]:
+    bank = good_bank()
+    bank[2]["feedback"] = [
+        {"answer": 80, "text": "That counts tokens, not distinct tokens."},
+        {"answer": 17, "tolerance": 0.5, "text": "Multiply, do not add."},
+    ]
+    bank[3]["feedback"] = [{"answer": [9, 8], "text": "One row per token, not per word."}]
+    return bank
+
+
+def test_feedback_is_accepted_on_numeric_and_shape_questions():
+    bank = feedback_bank()
+    assert validate_bank(bank, source="fb.yml") is bank
+    jsonschema.validate(bank, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_feedback_is_not_allowed_on_choice_questions(index):
+    bank = good_bank()
+    bank[index]["feedback"] = [{"answer": 1, "text": "No."}]
+    qid, qtype = bank[index]["id"], bank[index]["type"]
+    assert f"question {qid!r}: field 'feedback' is not allowed in a {qtype} question" in (
+        rejected(bank)
+    )
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "wrong", "accepted"),
+    [(None, 72, True), (None, 72 + 5e-8, True), (None, 72 + 1e-7, False), (0.5, 72.4, True),
+     (0.5, 72.6, False)],
+)
+def test_feedback_answer_must_not_be_accepted_as_correct(tolerance, wrong, accepted):
+    bank = good_bank()
+    if tolerance is not None:
+        bank[2]["tolerance"] = tolerance
+    bank[2]["feedback"] = [{"answer": wrong, "text": "Hmm."}]
+    if accepted:
+        message = rejected(bank)
+        assert f"question 't-numeric': feedback 1: answer {wrong!r} is accepted as correct" in (
+            message
+        )
+    else:
+        assert validate_bank(bank) is bank
+
+
+def test_feedback_answer_must_not_be_the_right_shape():
+    bank = good_bank()
+    bank[3]["feedback"] = [{"answer": [10, 8], "text": "Hmm."}]
+    assert "question 't-shape': feedback 1: answer [10, 8] is the correct answer" in rejected(bank)
+
+
+@pytest.mark.parametrize(
+    ("index", "answer"),
+    [(2, "80"), (2, [80]), (2, True), (2, None), (3, 80), (3, [0, 8]), (3, [2.5, 8]), (3, [])],
+)
+def test_feedback_answer_must_have_the_question_s_answer_form(index, answer):
+    bank = good_bank()
+    bank[index]["feedback"] = [{"answer": answer, "text": "Hmm."}]
+    assert f"question {bank[index]['id']!r}: feedback[0].answer" in rejected(bank)
+
+
+def test_feedback_answer_must_be_finite(tmp_path):
+    text = yaml.safe_dump(feedback_bank()).replace("answer: 80", "answer: .inf")
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BankError, match="question 't-numeric': feedback 1: answer must be a finite"):
+        load_bank(path)
+
+
+@pytest.mark.parametrize("tolerance", [float("inf"), float("nan")])
+def test_feedback_tolerance_must_be_finite(tolerance):
+    bank = feedback_bank()
+    bank[2]["feedback"][1]["tolerance"] = tolerance
+    assert "question 't-numeric': feedback 2: tolerance must be a finite number >= 0" in (
+        rejected(bank)
+    )
+
+
+def test_feedback_tolerance_is_numeric_only():
+    bank = feedback_bank()
+    bank[3]["feedback"][0]["tolerance"] = 0
+    assert (
+        "question 't-shape': field 'feedback[0].tolerance' is not allowed in a shape question"
+        in rejected(bank)
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("text", "   ", "feedback[0].text"),
+        ("hint", "x", "Additional properties are not allowed ('hint' was unexpected)"),
+    ],
+)
+def test_feedback_entry_fields(field, value, expected):
+    bank = feedback_bank()
+    bank[2]["feedback"][0][field] = value
+    assert expected in rejected(bank)
+    del bank[2]["feedback"][0]["text"]
+    assert "'text' is a required property" in rejected(bank)
+
+
+def test_feedback_answers_are_listed_once():
+    bank = feedback_bank()
+    bank[2]["feedback"].append({"answer": 80.0, "text": "Again."})
+    bank[3]["feedback"].append({"answer": [9, 8], "text": "Again."})
+    message = rejected(bank)
+    assert "question 't-numeric': feedback 1 and 3 have the same answer 80.0" in message
+    assert "question 't-shape': feedback 1 and 2 have the same answer [9, 8]" in message
 
 
 @pytest.mark.parametrize("answer", [[0, 8], [-1, 8], [2.5, 8], [2.0, 8], [], "10, 8", [True, 8]])

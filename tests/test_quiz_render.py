@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -12,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from mha_lib.quiz import BankError, QuizWidget, load_bank, render_quiz_html, show_quiz
+from mha_lib.quiz import (
+    BankError,
+    QuizWidget,
+    load_all_banks,
+    load_bank,
+    render_quiz_html,
+    show_quiz,
+)
 from mha_lib.quiz import widget as widget_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -261,7 +269,10 @@ def test_every_question_follows_the_contract(dom, lesson):
             assert {i.attrs["name"] for i in inputs} == {f"mhaq-{qid}"}
             for k, (i, option) in enumerate(zip(inputs, question["options"], strict=True)):
                 label = labels[i.attrs["id"]]
-                assert label.text == option["text"].replace("`", "").strip() or label.find("code")
+                # The exact text, whitespace collapsed, each `span` as a <code> with its text.
+                shown = " ".join(option["text"].split())
+                assert label.text == shown.replace("`", "")
+                assert [c.text for c in label.find_all("code")] == re.findall(r"`([^`]+)`", shown)
                 assert i.attrs["value"] == str(k)
         else:
             assert len(inputs) == 1
@@ -308,14 +319,93 @@ def test_answer_key_is_complete(dom, lesson):
             assert entry["answer"] == question["answer"]
             assert entry["explain"]
         if question["type"] == "numeric":
-            assert entry["tolerance"] == question.get("tolerance", entry["tolerance"]) >= 0
+            assert entry["tolerance"] == expected_tolerance(question)
 
 
-def test_numeric_default_tolerance_is_tiny_and_relative():
-    bank = [{"id": "n", "type": "numeric", "prompt": "p", "answer": 2e6, "explain": "e"}]
+def expected_tolerance(question):
+    """The bank's tolerance, or the documented default 1e-9 * max(1, |answer|)."""
+    if "tolerance" in question:
+        return question["tolerance"]
+    return 1e-9 * max(1.0, abs(question["answer"]))
+
+
+def test_every_numeric_key_carries_the_real_tolerance():
+    numeric = [
+        (stem, q) for stem, qs in load_all_banks().items() for q in qs if q["type"] == "numeric"
+    ]
+    assert numeric
+    for stem, question in numeric:
+        root = parse(render_quiz_html([question], stem))
+        entry = json.loads(root.find("script").text)["questions"][question["id"]]
+        assert entry["tolerance"] == expected_tolerance(question), question["id"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "tolerance"), [(2e6, 2e-3), (-300, 3e-7), (1, 1e-9), (0.5, 1e-9), (0, 1e-9)]
+)
+def test_numeric_default_tolerance_is_tiny_and_relative_with_a_floor(answer, tolerance):
+    bank = [{"id": "n", "type": "numeric", "prompt": "p", "answer": answer, "explain": "e"}]
     root = parse(render_quiz_html(bank, "n"))
     entry = json.loads(root.find("script").text)["questions"]["n"]
-    assert entry["tolerance"] == pytest.approx(2e-3)
+    assert entry["tolerance"] == pytest.approx(tolerance, rel=1e-12)
+
+
+FEEDBACK = [
+    {
+        "id": "fb-numeric",
+        "type": "numeric",
+        "prompt": "How many times as many scores for 3 times the tokens?",
+        "answer": 9,
+        "tolerance": 0,
+        "explain": "3 × 3 = 9.",
+        "feedback": [
+            {"answer": 3, "text": "Linear? Every query meets `every` key <b>."},
+            {"answer": 6, "tolerance": 0.5, "text": "Not doubled & not </script>."},
+        ],
+    },
+    {
+        "id": "fb-default",
+        "type": "numeric",
+        "prompt": "Half?",
+        "answer": 0.5,
+        "explain": "0.5.",
+        "feedback": [{"answer": 2, "text": "Upside down."}],
+    },
+    {
+        "id": "fb-shape",
+        "type": "shape",
+        "prompt": "Shape?",
+        "answer": [10, 8],
+        "explain": "(10, 8).",
+        "feedback": [{"answer": [8, 10], "text": "Swapped."}],
+    },
+]
+
+
+def test_feedback_is_in_the_answer_key_in_bank_order():
+    html = render_quiz_html(FEEDBACK, "fb")
+    assert render_quiz_html(FEEDBACK, "fb") == html
+    key = json.loads(parse(html).find("script").text)["questions"]
+    assert key["fb-numeric"]["feedback"] == [
+        {"answer": 3, "tolerance": 0, "text": "Linear? Every query meets <code>every</code> key &lt;b&gt;."},
+        {"answer": 6, "tolerance": 0.5, "text": "Not doubled &amp; not &lt;/script&gt;."},
+    ]
+    # Without its own tolerance, a feedback answer is matched like the question's answer.
+    assert key["fb-default"]["feedback"] == [{"answer": 2, "tolerance": 1e-9, "text": "Upside down."}]
+    assert key["fb-shape"]["feedback"] == [{"answer": [8, 10], "text": "Swapped."}]
+    assert "</script>." not in html  # the feedback text cannot close the key's script
+
+
+def test_questions_without_feedback_have_no_feedback_in_the_key():
+    key = json.loads(parse(render_quiz_html(HOSTILE, "h")).find("script").text)["questions"]
+    assert all("feedback" not in entry for entry in key.values())
+
+
+def test_the_live_widget_carries_the_same_feedback():
+    w = QuizWidget(questions=FEEDBACK, quiz_id="fb")
+    assert w.html == render_quiz_html(FEEDBACK, "fb")
+    assert '"feedback":[{"answer":[8,10],"text":"Swapped."}]' in w.html
+    w.close()
 
 
 # --- escaping ----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 A bank is a YAML list of questions stored in ``mha_lib/quiz/banks/<lesson-stem>.yml``. It is
 checked in two layers: the JSON Schema in ``schema.json`` (structure, types, allowed fields)
-and the semantic rules below (exactly one correct option for ``single``, unique ids, ...).
+and the semantic rules below (exactly one correct option for ``single``, unique ids, finite
+answers and tolerances, targeted ``feedback`` only for answers that are really wrong, ...).
 Every problem is reported at once, each with the bank and the question id, in one
 :class:`BankError`.
 
@@ -16,8 +17,8 @@ import json
 import math
 import os
 import sys
-from importlib import resources
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "MISCONCEPTIONS",
     "SCHEMA",
     "BankError",
+    "default_tolerance",
     "load_all_banks",
     "load_bank",
     "quiz_dir",
@@ -166,6 +168,77 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def default_tolerance(answer: float) -> float:
+    """The tolerance of a numeric question that gives none: 1e-9 relative, never below 1e-9."""
+    return 1e-9 * max(1.0, abs(float(answer)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _tolerance_problem(tolerance: Any, name: str = "tolerance") -> str | None:
+    """A tolerance must be a finite number >= 0: .inf would accept every answer, .nan none."""
+    if not _is_number(tolerance):
+        return f"{name} must be a number >= 0, got {tolerance!r}"
+    if math.isnan(tolerance):
+        return f"{name} must be a finite number >= 0, got .nan (no answer could ever match it)"
+    if math.isinf(tolerance):
+        return (
+            f"{name} must be a finite number >= 0, got {tolerance!r} (an infinite tolerance"
+            " would accept every answer)"
+        )
+    if tolerance < 0:
+        return f"{name} must be a finite number >= 0, got {tolerance!r}"
+    return None
+
+
+def _feedback_problems(question: dict[str, Any]) -> list[str]:
+    """Targeted feedback: valid wrong answers of the question's own form, each listed once."""
+    problems: list[str] = []
+    entries = question.get("feedback") or []
+    qtype, answer = question["type"], question["answer"]
+    seen: dict[Any, int] = {}
+    for i, entry in enumerate(entries, start=1):
+        given = entry["answer"]
+        if qtype == "numeric":
+            if not _is_number(given) or not math.isfinite(given):
+                problems.append(f"feedback {i}: answer must be a finite number, got {given!r}")
+                continue
+            if "tolerance" in entry:
+                bad = _tolerance_problem(entry["tolerance"], f"feedback {i}: tolerance")
+                if bad:
+                    problems.append(bad)
+            tolerance = question.get("tolerance")
+            if tolerance is None:
+                tolerance = default_tolerance(answer) if _is_number(answer) else 0.0
+            usable = _is_number(answer) and _tolerance_problem(tolerance) is None
+            if usable and abs(given - answer) <= tolerance:
+                problems.append(
+                    f"feedback {i}: answer {given!r} is accepted as correct (within the tolerance"
+                    f" {tolerance!r} of {answer!r}); feedback is for wrong answers"
+                )
+            key: Any = float(given)
+        else:
+            dims = given if isinstance(given, list) else []
+            if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+                problems.append(
+                    f"feedback {i}: answer must be a list of positive integers, got {given!r}"
+                )
+                continue
+            if dims == answer:
+                problems.append(
+                    f"feedback {i}: answer {given!r} is the correct answer; feedback is for"
+                    " wrong answers"
+                )
+            key = tuple(dims)
+        if key in seen:
+            problems.append(f"feedback {seen[key]} and {i} have the same answer {given!r}")
+        else:
+            seen[key] = i
+    return problems
+
+
 def _semantic_problems(question: dict[str, Any]) -> list[str]:
     """Rules the schema cannot express, for one schema-valid question."""
     problems: list[str] = []
@@ -201,14 +274,18 @@ def _semantic_problems(question: dict[str, Any]) -> list[str]:
             problems.append(f"numeric answer must be a number, got {answer!r}")
         elif not math.isfinite(answer):
             problems.append(f"numeric answer must be finite, got {answer!r}")
-        tolerance = question.get("tolerance")
-        if tolerance is not None and not math.isfinite(tolerance):
-            problems.append(f"tolerance must be finite, got {tolerance!r}")
+        if "tolerance" in question:
+            bad = _tolerance_problem(question["tolerance"])
+            if bad:
+                problems.append(bad)
+        problems.extend(_feedback_problems(question))
     elif qtype == "shape":
         answer = question["answer"]
         bad = [d for d in answer if isinstance(d, bool) or not isinstance(d, int) or d < 1]
         if bad or not answer:
             problems.append(f"shape answer must be a list of positive integers, got {answer!r}")
+        else:
+            problems.extend(_feedback_problems(question))
     for field in ("prompt", "explain"):
         value = question.get(field)
         if isinstance(value, str) and not value.strip():

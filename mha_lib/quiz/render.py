@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .bank import CHOICE_TYPES, validate_bank
+from .bank import CHOICE_TYPES, default_tolerance, validate_bank
 
 __all__ = ["default_tolerance", "render_quiz_html"]
 
@@ -33,15 +33,10 @@ _JSON_SCRIPT_ESCAPES = {
 _HINTS = {
     "single": "Choose one answer.",
     "multiple": "Select every true statement (one or more).",
-    "numeric": "Type a number, such as 42 or 0.5.",
+    "numeric": "Type a number, such as 42, 0.5 or 1,088.",
     "shape": "Type a shape, such as (2, 3).",
 }
 _ANSWER_LABELS = {"numeric": "Your answer (a number)", "shape": "Your answer (a shape)"}
-
-
-def default_tolerance(answer: float) -> float:
-    """The tolerance used when a numeric question gives none: a tiny relative epsilon."""
-    return 1e-9 * max(1.0, abs(float(answer)))
 
 
 def _inline(text: str) -> str:
@@ -80,6 +75,20 @@ def _key_entry(question: dict[str, Any]) -> dict[str, Any]:
         )
     else:
         entry["answer"] = list(question["answer"])
+    if question.get("feedback"):
+        # Targeted feedback for predictable wrong answers, in bank order (the first match wins).
+        entry["feedback"] = [_feedback_entry(f, entry.get("tolerance")) for f in question["feedback"]]
+    return entry
+
+
+def _feedback_entry(feedback: dict[str, Any], tolerance: float | None) -> dict[str, Any]:
+    answer = feedback["answer"]
+    entry: dict[str, Any] = {"text": _inline(feedback["text"])}
+    if isinstance(answer, list):
+        entry["answer"] = list(answer)
+    else:
+        entry["answer"] = answer
+        entry["tolerance"] = feedback.get("tolerance", tolerance)
     return entry
 
 

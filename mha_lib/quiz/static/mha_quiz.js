@@ -9,13 +9,27 @@
 // Hydration is idempotent (data-hydrated). Grading runs here, from the JSON answer key in
 // the markup; no network, no globals, no console output.
 //
+// Numbers: a point is always the decimal point. Thousands may be grouped the way the lessons
+// print them, 1,088 or 98 496 (a comma, a space, a no-break, narrow no-break or thin space, or
+// an underscore, between groups of exactly three digits, one kind per number). Anything else
+// (1,08 or a decimal comma as in 0,5 or 1.088,5) gets a polite "Invalid answer" message.
+//
+// Targeted feedback: a numeric or shape answer that matches one of the key's `feedback`
+// entries (a predictable mistake, e.g. 3 instead of 9 for quadratic growth) shows that
+// entry's text instead of the generic "Not quite".
+//
 // Progress: each Check stores the learner's answer in the browser's local storage (Web
 // Storage, same origin) under STORAGE_KEY as
-//   {"version": 1, "questions": {"<question id>": {"quiz": "<quiz id>",
+//   {"version": 2, "questions": {"<question id>": {"quiz": "<quiz id>",
 //     "answer": [<option values>] | "<typed text>", "state": "correct|incorrect|invalid",
 //     "updated": "<ISO time>"}}}
 // and hydrating a quiz restores the inputs and re-grades them. Storage that is missing,
 // blocked, full or corrupt only turns persistence off: the quiz still works, silently.
+// Answers are found by question id, which is unique across the course, so they survive a
+// lesson's renumbering. Version 1 (before lesson 4 was split into 04_softmax and 05_masks)
+// is translated on reading, through V1_MIGRATION below; reading alone never writes, and the
+// next Check stores everything as version 2. Re-ordering a bank's options again later needs
+// a version 3 and its own table: a stored choice answer is a list of option indices.
 
 const ROOT_SELECTOR = "[data-mha-quiz]";
 const PROGRESS_SELECTOR = "[data-mha-progress]";
@@ -25,13 +39,19 @@ const SAVED_STATES = new Set(["correct", "incorrect", "invalid"]);
 const MAX_SAVED_TEXT = 500;
 const MAX_SAVED_CHOICES = 64;
 const UNKNOWN = "\u2013";
+const PROGRESS_VERSION = 2;
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+// sign, first group of 1-3 digits, then groups of 3 after one kind of separator, then decimals
+const GROUPED_RE = /^([+-]?)(\d{1,3})((?:([,_ \u00a0\u202f\u2009])\d{3})(?:\4\d{3})*)(\.\d+)?$/;
+const DECIMAL_COMMA_RE = /^[+-]?(?:\d{1,3}(?:[. \u00a0\u202f\u2009]\d{3})*|\d+)?,\d+$/;
 const DIM_RE = /^\d+$/;
 
 const MESSAGES = {
   single: "choose one of the options, then press Check.",
   multiple: "select at least one option, then press Check.",
-  numeric: "type a number using digits, for example 42, -3 or 0.5.",
+  numeric: "type a number using digits, for example 42, -3, 0.5 or 1,088.",
+  decimalComma: "write decimals with a point, for example 0.5 or 1088.5. A comma can only " +
+    "separate thousands, between groups of three digits, as in 1,088.",
   shape: "type a shape as positive whole numbers, for example (2, 3) or 2 x 3.",
   broken: "this quiz could not load its answer key, so it cannot be checked here.",
 };
@@ -95,11 +115,27 @@ function deduplicateIds(root) {
   for (const node of root.querySelectorAll("input[name]")) node.name += suffix;
 }
 
-function parseNumber(raw) {
+/**
+ * Read a typed number: {value} when it is one, else {error: "numeric" | "decimalComma"} (the
+ * message to show). Accepts 42, -3, .5, 1e-3, and thousands grouped as the lessons print them.
+ */
+export function parseNumber(raw) {
   const text = String(raw).trim().replace(/\u2212/g, "-");
-  if (!NUMBER_RE.test(text)) return null;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : null;
+  let plain = null;
+  if (NUMBER_RE.test(text)) {
+    plain = text;
+  } else {
+    const grouped = GROUPED_RE.exec(text);
+    if (grouped) {
+      const [, sign, first, rest, separator, decimals] = grouped;
+      plain = sign + first + rest.split(separator).join("") + (decimals || "");
+    }
+  }
+  if (plain === null) {
+    return { error: DECIMAL_COMMA_RE.test(text) ? "decimalComma" : "numeric" };
+  }
+  const value = Number(plain);
+  return Number.isFinite(value) ? { value } : { error: "numeric" };
 }
 
 // Accepts (2, 3)  2, 3  2x3  2 x 3  2×3  [2, 3]  (5,)  5  torch.Size([2, 3]).
@@ -203,28 +239,56 @@ function gradeChoice(question, entry) {
   return state;
 }
 
+function toleranceOf(value, answer) {
+  const tolerance = Number(value);
+  return Number.isFinite(tolerance) && tolerance >= 0
+    ? tolerance
+    : 1e-9 * Math.max(1, Math.abs(answer));
+}
+
+function sameDims(dims, answer) {
+  return Array.isArray(answer) && dims.length === answer.length &&
+    dims.every((d, i) => d === answer[i]);
+}
+
+// The first targeted feedback whose wrong answer the learner gave, or null.
+function targetedFeedback(entry, given) {
+  const list = Array.isArray(entry.feedback) ? entry.feedback : [];
+  for (const item of list) {
+    if (!item || typeof item !== "object" || typeof item.text !== "string") continue;
+    if (entry.type === "numeric") {
+      const answer = Number(item.answer);
+      if (!Number.isFinite(answer)) continue;
+      const tol = toleranceOf(item.tolerance, answer);
+      if (Math.abs(given - answer) <= tol) return item.text;
+    } else if (sameDims(given, item.answer)) {
+      return item.text;
+    }
+  }
+  return null;
+}
+
 function gradeText(question, entry) {
   const field = question.querySelector('input[type="text"]');
   if (!field) return invalid(question, "broken");
   let correct;
+  let given;
   if (entry.type === "numeric") {
-    const value = parseNumber(field.value);
-    if (value === null) return invalid(question, "numeric");
+    const parsed = parseNumber(field.value);
+    if (parsed.error) return invalid(question, parsed.error);
+    given = parsed.value;
     const answer = Number(entry.answer);
-    const tolerance = Number(entry.tolerance);
-    const tol = Number.isFinite(tolerance) && tolerance >= 0
-      ? tolerance
-      : 1e-9 * Math.max(1, Math.abs(answer));
-    correct = Math.abs(value - answer) <= tol;
+    correct = Math.abs(given - answer) <= toleranceOf(entry.tolerance, answer);
   } else {
-    const dims = parseShape(field.value);
-    if (dims === null) return invalid(question, "shape");
-    const answer = Array.isArray(entry.answer) ? entry.answer : [];
-    correct = dims.length === answer.length && dims.every((d, i) => d === answer[i]);
+    given = parseShape(field.value);
+    if (given === null) return invalid(question, "shape");
+    correct = sameDims(given, entry.answer);
   }
-  const text = correct
-    ? `<p>${verdict(true)} ${entry.explain || ""}</p>`
-    : `<p>${verdict(false)} That is not the expected answer; think it through and try again.</p>`;
+  const hint = correct ? null : targetedFeedback(entry, given);
+  let text;
+  if (correct) text = `<p>${verdict(true)} ${entry.explain || ""}</p>`;
+  else if (hint) text = `<p class="mha-quiz-targeted">${verdict(false)} ${hint} Try again.</p>`;
+  else text = `<p>${verdict(false)} That is not the expected answer; think it through and try again.</p>`;
   const state = correct ? "correct" : "incorrect";
   setFeedback(question, state, text);
   return state;
@@ -295,6 +359,100 @@ function cleanEntry(entry) {
   };
 }
 
+// --- version 1 -> 2: the lessons renumbered, lesson 4 split, several banks revised ---------
+// Version 1 stored a choice answer as option indices in the bank of its time. For each
+// question whose options were re-ordered or rewritten since, V1_MIGRATION maps old index ->
+// new index (-1: that option is gone, so an answer that chose it is dropped); null drops every
+// stored answer of a question that was removed or rewritten. Questions not listed are
+// unchanged. tests/test_progress.py checks this table against the banks.
+// BEGIN V1_MIGRATION (JSON)
+const V1_MIGRATION = {
+  "inputs-repeated-the-rows": [2, 1, 0, 3],
+  "qkv-why-separate-query-key": [1, 3, 2, -1],
+  "qkv-projection-facts": [0, 1, -1, 3, 4],
+  "qkv-forgot-transpose": [0, 2, 1, 3],
+  "scores-why-sqrt-dk": [1, 2, 0, 3],
+  "scores-divided-by-dk": [0, 2, 1, 3],
+  "softmax-axis-for-scores": [2, 0, 3, 1],
+  "softmax-large-logits-weight": null,
+  "softmax-mask-polarity": [1, 0, 2, 3],
+  "softmax-fully-masked-row": [3, 0, 1, 2],
+  "weighted-output-row-meaning": [0, 2, 1, 3],
+  "weighted-equal-values": [0, 2, 3, 1],
+  "weighted-sdpa-facts": null,
+  "heads-reshape-only-row": [0, 2, 3, 1],
+  "heads-column-blocks": [0, 1, 2, 3, -1],
+  "heads-view-after-transpose": [1, 0, 2, 3],
+  "concat-purpose-of-heads": [0, 2, 1, 3, 4],
+  "concat-output-projection-facts": null,
+  "concat-packed-in-proj-weight": [0, 1, 3, 2],
+  "module-mask-polarity-torch": null,
+  "module-contiguous-before-view": null,
+  "module-padding-mask-facts": null,
+  "module-key-bias-gradient": [0, 1, 3, 2],
+  "module-torch-default-weights": [3, 0, 1, 2]
+};
+// END V1_MIGRATION
+// BEGIN V1_QUIZ_RENAMES (JSON)
+const V1_QUIZ_RENAMES = {
+  "05_weighted_sum": "06_weighted_sum",
+  "06_multiple_heads": "07_multiple_heads",
+  "07_concat_and_output_projection": "08_concat_and_output_projection",
+  "08_the_module": "09_the_module"
+};
+// END V1_QUIZ_RENAMES
+// BEGIN V1_MASK_QUESTIONS (JSON)
+const V1_MASK_QUESTIONS = [
+  "softmax-mask-polarity",
+  "softmax-applying-a-mask",
+  "softmax-fully-masked-row",
+  "softmax-padding-mask-broadcast-shape"
+];
+// END V1_MASK_QUESTIONS
+
+function migrateQuizV1(quiz, id) {
+  if (quiz === "04_softmax_and_masks") {
+    return V1_MASK_QUESTIONS.includes(id) ? "05_masks" : "04_softmax";
+  }
+  const renamed = own(V1_QUIZ_RENAMES, quiz);
+  return typeof renamed === "string" ? renamed : quiz;
+}
+
+// One version-1 answer in today's banks, or null when it cannot be carried over.
+function migrateEntryV1(id, entry) {
+  const moved = { ...entry, quiz: migrateQuizV1(entry.quiz, id) };
+  if (!Object.prototype.hasOwnProperty.call(V1_MIGRATION, id)) return moved;
+  const map = V1_MIGRATION[id];
+  if (!Array.isArray(map)) return null; // question removed or rewritten
+  if (!Array.isArray(entry.answer)) return null; // typed text cannot answer a choice question
+  const answer = [];
+  for (const old of entry.answer) {
+    const index = old < map.length ? map[old] : -1;
+    if (!Number.isSafeInteger(index) || index < 0) return null; // that option is gone
+    answer.push(index);
+  }
+  moved.answer = answer.sort((a, b) => a - b);
+  return moved;
+}
+
+/**
+ * Stored progress as parsed from JSON -> {version: 2, questions} with every entry checked and,
+ * for version 1 (or no version), translated to today's banks. Anything unreadable is dropped.
+ */
+export function migrateProgress(parsed) {
+  const progress = { version: PROGRESS_VERSION, questions: {} };
+  const saved = parsed && typeof parsed === "object" ? parsed.questions : null;
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return progress;
+  const fromV1 = parsed.version !== PROGRESS_VERSION;
+  for (const id of Object.keys(saved)) {
+    if (!QUESTION_ID_RE.test(id)) continue; // also keeps "__proto__" and friends out
+    let entry = cleanEntry(saved[id]);
+    if (entry && fromV1) entry = migrateEntryV1(id, entry);
+    if (entry) progress.questions[id] = entry;
+  }
+  return progress;
+}
+
 /** The stored progress ({version, questions}), empty if absent or corrupt; null: no storage. */
 function readProgress(node) {
   const area = storageArea(node);
@@ -305,22 +463,14 @@ function readProgress(node) {
   } catch (_error) {
     return null;
   }
-  const progress = { version: 1, questions: {} };
-  if (typeof raw !== "string") return progress;
+  if (typeof raw !== "string") return migrateProgress(null);
   let parsed;
   try {
     parsed = JSON.parse(raw);
   } catch (_error) {
-    return progress; // corrupt: start again (the next Check overwrites it)
+    return migrateProgress(null); // corrupt: start again (the next Check overwrites it)
   }
-  const saved = parsed && typeof parsed === "object" ? parsed.questions : null;
-  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return progress;
-  for (const id of Object.keys(saved)) {
-    if (!QUESTION_ID_RE.test(id)) continue; // also keeps "__proto__" and friends out
-    const entry = cleanEntry(saved[id]);
-    if (entry) progress.questions[id] = entry;
-  }
-  return progress;
+  return migrateProgress(parsed);
 }
 
 function writeProgress(node, progress) {
@@ -401,7 +551,7 @@ function putAnswer(question, entry, answer) {
 // Restore every stored answer of this quiz and grade it again (the key in the page decides;
 // a stored state that no longer matches it is updated, an answer that no longer fits is
 // dropped).
-function restore(root, key) {
+function restore(root, key, quizId) {
   try {
     const progress = readProgress(root);
     if (!progress) return;
@@ -419,6 +569,10 @@ function restore(root, key) {
       const state = check(question, key);
       if (SAVED_STATES.has(state) && state !== saved.state) {
         saved.state = state;
+        changed = true;
+      }
+      if (quizId && saved.quiz !== quizId) {
+        saved.quiz = quizId; // the question now lives in this quiz (a renamed lesson)
         changed = true;
       }
     }
@@ -451,7 +605,7 @@ function hydrateRoot(root) {
       });
     }
   }
-  restore(root, key);
+  restore(root, key, quizId);
 }
 
 // --- the "Your progress" table ---------------------------------------------------------------
