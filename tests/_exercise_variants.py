@@ -154,6 +154,10 @@ def scores_sqrt_keys(q, k):
     return q @ swap_last(k) / np.sqrt(k.shape[-2])
 
 
+def scores_halved(q, k):
+    return q @ swap_last(k) / 2
+
+
 def scores_k_transposed(q, k):
     return q @ k.T / np.sqrt(q.shape[-1])  # fine in 2-D, fails with batch axes
 
@@ -295,6 +299,15 @@ def masked_softmax_naive_nan(scores, mask):
     return e / e.sum(axis=-1, keepdims=True)  # 0 / 0 on a fully masked row
 
 
+def masked_softmax_times_inf(scores, mask):
+    return stable_softmax(scores * np.where(mask, 1.0, -np.inf))  # -inf * a negative score
+
+
+def masked_softmax_not_normalised(scores, mask):
+    masked = np.where(mask, scores, -np.inf)
+    return np.exp(masked - masked.max(axis=-1, keepdims=True))  # no division by the sum
+
+
 def masked_softmax_large_negative(scores, mask):
     return stable_softmax(np.where(mask, scores, -1e9))
 
@@ -393,6 +406,19 @@ def attention_masked_with_zero(q, k, v, mask=None):
         scores = scores * mask  # blocked scores become 0, not -inf
     weights = stable_softmax(scores)
     return weights @ v, weights
+
+
+def attention_mask_times_inf(q, k, v, mask=None):
+    scores = q @ swap_last(k) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores * np.where(mask, 1.0, -np.inf)
+    weights = stable_softmax(scores)
+    return weights @ v, weights
+
+
+def attention_weights_transposed(q, k, v, mask=None):
+    output, weights = _attention(q, k, v, mask)
+    return output, swap_last(weights)
 
 
 def attention_ignores_mask(q, k, v, mask=None):
@@ -614,6 +640,24 @@ def mha_single_head_squeezed(query, key, value, params, num_heads, mask=None):
     return output, weights[:, 0]
 
 
+def mha_weights_offset(query, key, value, params, num_heads, mask=None):
+    output, weights = mha_numpy(query, key, value, params, num_heads, mask)
+    return output, weights + 0.01
+
+
+def mha_weights_transposed(query, key, value, params, num_heads, mask=None):
+    output, weights = mha_numpy(query, key, value, params, num_heads, mask)
+    return output, swap_last(weights)
+
+
+def mha_first_head_only(query, key, value, params, num_heads, mask=None):
+    q = split_numpy(_linear(query, params.w_q, params.b_q), num_heads)
+    k = split_numpy(_linear(key, params.w_k, params.b_k), num_heads)
+    v = split_numpy(_linear(value, params.w_v, params.b_v), num_heads)
+    heads, weights = attention_numpy(q, k, v, mask)
+    return heads[..., 0, :, :], weights  # (batch, T_q, d_head): one head, no merge
+
+
 def mha_output_only(query, key, value, params, num_heads, mask=None):
     return mha_numpy(query, key, value, params, num_heads, mask)[0]
 
@@ -629,6 +673,8 @@ class LearnerMHA(nn.Module):
     divide_by = "sqrt"  # "sqrt", "none", "d" or "sqrt_d_model"
     heads_used = None  # e.g. 1: attend with one head over the full d_model
     squeeze_one_head = False  # with heads_used=1, drop the head axis of the weights
+    first_head_only = False  # return the first head's output instead of merging
+    transpose_weights = False
     input_biases = True
     output_bias = True
     softmax_dim = -1
@@ -687,6 +733,8 @@ class LearnerMHA(nn.Module):
             weights = torch.softmax(scores, dim=self.softmax_dim)
         heads = weights @ v  # (batch, num_heads, T_q, d_head)
         batch, _, seq_len_q, _ = heads.shape
+        if self.first_head_only:
+            return heads[:, 0], (weights if need_weights else None)
         if self.sum_heads or self.average_heads:
             combined = heads.sum(dim=1) if self.sum_heads else heads.mean(dim=1)
             return combined, (weights if need_weights else None)
@@ -705,6 +753,8 @@ class LearnerMHA(nn.Module):
             weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d_head), dim=-1)
         if self.squeeze_one_head:
             weights = weights[:, 0]
+        if self.transpose_weights:
+            weights = weights.transpose(-2, -1)
         return output, (weights if need_weights else None)
 
 
@@ -757,6 +807,8 @@ ModuleSplitAndMergeReshapeOnly = module_variant(
     "ModuleSplitAndMergeReshapeOnly", split_with_transpose=False, merge_with_transpose=False
 )
 ModuleOneHead = module_variant("ModuleOneHead", heads_used=1)
+ModuleFirstHeadOnly = module_variant("ModuleFirstHeadOnly", first_head_only=True)
+ModuleWeightsTransposed = module_variant("ModuleWeightsTransposed", transpose_weights=True)
 ModuleOneHeadSqueezed = module_variant("ModuleOneHeadSqueezed", heads_used=1, squeeze_one_head=True)
 ModuleNoOutputProjection = module_variant("ModuleNoOutputProjection", use_output_projection=False)
 ModuleAveragesWeights = module_variant("ModuleAveragesWeights", return_weights_mean=True)

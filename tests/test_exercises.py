@@ -41,7 +41,7 @@ from mha_lib.exercises import (
     scores_check,
     softmax_check,
 )
-from mha_lib.exercises._harness import explain, fmt_number, fmt_vector
+from mha_lib.exercises._harness import Case, explain, fmt_number, fmt_vector, same
 from mha_lib.exercises.attention_check import PATTERN_MASK, attention_variant
 from mha_lib.exercises.multi_head_check import mha_variant
 
@@ -82,6 +82,7 @@ WRONG = [
     (check_scores, learner.scores_multiplied, "wrong_values"),
     (check_scores, learner.scores_sqrt_seq_len, "wrong_values"),
     (check_scores, learner.scores_sqrt_keys, "wrong_values"),
+    (check_scores, learner.scores_halved, "wrong_values"),
     (check_scores, learner.scores_softmaxed, "wrong_values"),
     (check_scores, learner.scores_keys_first, "wrong_shape"),
     (check_scores, learner.scores_k_transposed, "raised"),
@@ -105,6 +106,8 @@ WRONG = [
     (check_masked_softmax, learner.masked_softmax_naive_nan, "fully_masked_nan"),
     (check_masked_softmax, learner.masked_softmax_after_renormalised, "fully_masked_nan"),
     (check_masked_softmax, learner.masked_softmax_large_negative, "wrong_values"),
+    (check_masked_softmax, learner.masked_softmax_times_inf, "wrong_values"),
+    (check_masked_softmax, learner.masked_softmax_not_normalised, "wrong_values"),
     (check_masked_softmax, learner.masked_softmax_ignores_mask, "wrong_values"),
     (check_masked_softmax, learner.masked_softmax_boolean_index, "wrong_shape"),
     (check_masked_softmax, learner.masked_softmax_same_shape_only, "raised"),
@@ -119,6 +122,8 @@ WRONG = [
     (check_attention, learner.attention_sums_keys, "wrong_shape"),
     (check_attention, learner.attention_mask_after_softmax, "mask_after_softmax"),
     (check_attention, learner.attention_masked_with_zero, "masked_with_zero"),
+    (check_attention, learner.attention_mask_times_inf, "wrong_values"),
+    (check_attention, learner.attention_weights_transposed, "wrong_shape"),
     (check_attention, learner.attention_ignores_mask, "wrong_values"),
     (check_attention, learner.attention_k_transposed, "raised"),
     # lesson 07
@@ -153,6 +158,9 @@ WRONG = [
     (check_multi_head_attention, learner.mha_single_head, "wrong_shape"),
     (check_multi_head_attention, learner.mha_single_head_squeezed, "wrong_shape"),
     (check_multi_head_attention, learner.mha_weights_without_mask, "wrong_values"),
+    (check_multi_head_attention, learner.mha_weights_offset, "wrong_values"),
+    (check_multi_head_attention, learner.mha_weights_transposed, "wrong_shape"),
+    (check_multi_head_attention, learner.mha_first_head_only, "wrong_shape"),
     (check_multi_head_attention, learner.mha_output_only, "wrong_type"),
     # lesson 09
     (check_multi_head_module, learner.ModuleMissingScale, "missing_scale"),
@@ -175,6 +183,8 @@ WRONG = [
     (check_multi_head_module, learner.ModuleNoOutputBias, "wrong_values"),
     (check_multi_head_module, learner.ModuleSplitAndMergeReshapeOnly, "split_without_transpose"),
     (check_multi_head_module, learner.ModuleOneHead, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleFirstHeadOnly, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleWeightsTransposed, "wrong_shape"),
     (check_multi_head_module, learner.ModuleOneHeadSqueezed, "wrong_shape"),
     (check_multi_head_module, learner.ModuleNeedsKeyAndValue, "raised"),
     (check_multi_head_module, learner.ModuleWrongOutputShape, "wrong_shape"),
@@ -221,8 +231,9 @@ SPECS = {
 
 @functools.cache
 def _planted_rows() -> dict:
-    """For each planted mistake in WRONG, the table row that named it (None: a fallback)."""
-    return {(checker, fn): explain(SPECS[checker].steps, fn)[1] for checker, fn, _ in WRONG}
+    """For each planted mistake (WRONG, FALLBACKS), the row that named it (None: a fallback)."""
+    planted = [case[:2] for case in WRONG + FALLBACKS]
+    return {(checker, fn): explain(SPECS[checker].steps, fn)[1] for checker, fn in planted}
 
 
 def test_every_checker_is_its_table_driven_spec():
@@ -246,21 +257,19 @@ def test_every_row_of_every_mistake_table_is_planted(checker):
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
 def test_every_variant_row_shows_in_some_case(checker):
-    """A row whose variant equals the right answer on every case could never fire."""
+    """A variant that equals the right answer on every case could never name its mistake."""
     spec = SPECS[checker]
     for row in spec.mistakes + spec.shape_mistakes:
-        if row.variant is None:
-            continue
-        differs = []
-        for case in spec.cases():
-            try:
-                with np.errstate(over="ignore"):  # np.exp(1000), as a learner's mistake does
-                    wrong = spec.reference(case, **row.variant)
-            except (IndexError, ValueError):
-                continue
-            expected = spec.reference(case)
-            differs.append(not exercises._harness.same_as_variant(expected, wrong))
-        assert any(differs), f"{checker.__name__}: row {row.label} never differs"
+        for switches in row.switches:
+            differs = []
+            for case in spec.cases():
+                try:
+                    with np.errstate(over="ignore"):  # np.exp(1000), as a learner's mistake does
+                        wrong = spec.reference(case, **switches)
+                except (IndexError, ValueError):
+                    continue
+                differs.append(not same(spec.reference(case), wrong, nan=True))
+            assert any(differs), f"{checker.__name__}: {row.label} {switches} never differs"
 
 
 CONCEPT_KEYS = {  # keys that must be recognised wherever the mistake can occur
@@ -608,15 +617,15 @@ def test_forgot_keepdims_is_named_when_numpy_raises_and_when_it_is_silent():
     assert "keepdims=True" in silent.message
     # The same function, checked on the (3, 4, 5) array first, makes numpy raise.
     x = softmax_check.cases()[2].x
-    for axis in (None, 1):  # every axis but the first breaks
+    for kwargs in ({}, {"axis": 1}):  # every axis but the first breaks
         raising = dataclasses.replace(
-            softmax_check.CHECKER, cases=lambda axis=axis: [softmax_check.SoftmaxCase(x, axis)]
+            softmax_check.CHECKER, cases=lambda kwargs=kwargs: [Case({"x": x}, kwargs)]
         )
         result = raising(learner.softmax_lse_no_keepdims)
         assert result.mistake == "forgot_keepdims", result.message
         assert "ValueError: operands could not be broadcast" in result.message
         assert "only axis=0 works by luck" in result.message
-        kept = "(3, 4, 1)" if axis is None else "(3, 1, 5)"
+        kept = "(3, 1, 5)" if kwargs else "(3, 4, 1)"
         assert f"instead of {kept}" in result.message
     assert raising(learner.softmax_numpy)  # and the right answer passes these cases
     at_end = check_softmax(learner.softmax_keepdims_at_end).message
@@ -661,19 +670,20 @@ def test_masked_softmax_inputs_cannot_hide_the_mistakes():
     for case in cases:
         assert case.scores.shape[-2] != case.scores.shape[-1]  # T_q ≠ T_k
     assert any(case.mask.shape[-2] == 1 and case.mask.ndim == 3 for case in cases)  # padding
-    fully_masked = [case for case in cases if not case.allowed.any(axis=-1).all()]
+    allowed = [np.broadcast_to(case.mask, case.scores.shape) for case in cases]
+    fully_masked = [case for case, a in zip(cases, allowed) if not a.any(axis=-1).all()]
     assert fully_masked and fully_masked[0] is cases[-1]  # only the last case, after the rest
-    for allowed in (cases[0].allowed, ~cases[0].allowed):  # the pattern and its negation
-        assert allowed.any(axis=-1).all() and allowed.any(axis=-2).all()
+    for pattern in (allowed[0], ~allowed[0]):  # the pattern and its negation
+        assert pattern.any(axis=-1).all() and pattern.any(axis=-2).all()
 
 
 def test_attention_messages_show_the_evidence():
     first, masked = attention_check.cases()[:2]
-    _, no_scale = first.variant(divisor="1")
+    _, no_scale = first.reference(divisor="1")
     message = check_attention(learner.attention_missing_scale).message
     assert f"largest weight of query 0 is {fmt_number(no_scale[0].max())}" in message
     assert "√d_k = 4 (d_k = 16)" in message
-    _, over_queries = first.variant(axis=-2)
+    _, over_queries = first.reference(axis=-2)
     axis = check_attention(learner.attention_softmax_over_queries).message
     assert "over the 5 queries, axis -2" in axis and "over the 7 keys" in axis
     assert f"row 0 sums to {fmt_number(over_queries[0].sum())}" in axis
@@ -684,7 +694,7 @@ def test_attention_messages_show_the_evidence():
     assert match, inverted
     i, j = int(match[1]), int(match[2])
     assert not PATTERN_MASK[i, j]
-    _, inverted_weights = masked.variant(invert_mask=True)
+    _, inverted_weights = masked.reference(invert_mask=True)
     assert match[3] == fmt_number(inverted_weights[i, j])
 
 
@@ -786,7 +796,7 @@ def test_the_step_by_step_variants_equal_the_library_when_no_switch_is_on():
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     for case in multi_head_check.cases() + module_check.cases():
         ours = mha_variant(case, split_transpose=True, output_bias=True, axis=-1)
-        for a, b in zip(ours, case.expected(), strict=True):
+        for a, b in zip(ours, case.reference(), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -829,7 +839,7 @@ def test_module_reference_equals_torch_multihead_attention():
                 need_weights=True,
                 average_attn_weights=False,
             )
-        expected_output, expected_weights = example.expected()
+        expected_output, expected_weights = example.reference()
         np.testing.assert_allclose(output.numpy(), expected_output, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(weights.numpy(), expected_weights, rtol=1e-9, atol=1e-9)
 
@@ -914,7 +924,7 @@ FALLBACKS = [
     (check_multi_head_attention, _mha_with_output_offset, "wrong_values", "Your weights are right"),
     (check_multi_head_attention, _mha_two_mistakes, "missing_scale", "1/√d_head"),
     (check_attention, _attention_output_offset, "wrong_values", "output = weights @ v"),
-    (check_attention, _attention_unnormalised, "wrong_values", "must sum to 1 over the keys"),
+    (check_attention, _attention_unnormalised, "wrong_values", "must sum to 1 over its allowed"),
     (check_merge_heads, _merge_interleaved, "wrong_values", "side by side"),
     (check_multi_head_module, _ModuleNoWeights, "wrong_type", "need_weights=True"),
     (check_multi_head_module, _ModuleOutputOffset, "wrong_values", "self.out_proj(merged)"),
@@ -947,12 +957,26 @@ def test_a_module_with_the_right_output_and_wrong_weights_is_told_its_weights_ar
     assert "output[" not in message
 
 
+def test_the_module_checker_checks_the_bias_switch_and_forward_of_query_alone():
+    never_bias = check_multi_head_module(learner.ModuleNeverBias).message
+    assert (
+        "In ModuleNeverBias(12, 3), q_proj.bias is None but should have shape (12,)" in never_bias
+    )
+    always_bias = check_multi_head_module(learner.ModuleIgnoresBiasFlag).message
+    assert "bias=False), q_proj.bias should be None but has shape (12,)" in always_bias
+    alone = check_multi_head_module(learner.ModuleNeedsKeyAndValue)
+    assert alone.mistake == "raised"
+    assert "missing 2 required positional arguments: 'key' and 'value'" in alone.message
+    assert "called with query of shape (2, 5, 12), need_weights=False" in alone.message
+    assert "forward(query) alone must attend with key = value = query" in alone.message
+
+
 def test_multi_head_evidence_numbers_are_the_learners_and_the_references():
     example = multi_head_check.cases()[0]
     _, got = learner.mha_missing_scale(
         example.query, example.key, example.value, example.params, example.num_heads
     )
-    _, expected = example.expected()
+    _, expected = example.reference()
     message = check_multi_head_attention(learner.mha_missing_scale).message
     match = re.search(
         r"weights\[(\d+), (\d+), (\d+), (\d+)\] is (\S+) instead of ([^.\s]+\.?\d*)", message

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 import mha_lib.data
 
-from ._harness import Checker, Mistake, close, fmt_shape, fmt_vector, shape_problem, to_array
+from ._harness import Case, Checker, Mistake, close, fmt_shape, fmt_vector, shape_problem, to_array
 from .result import CheckResult
 
 # "the quick brown fox jumps over the lazy dog ." in lesson 01's vocabulary (tokens sorted:
@@ -16,25 +14,7 @@ from .result import CheckResult
 RUNNING_TOKEN_IDS = np.array([8, 7, 1, 3, 4, 6, 8, 5, 2, 0])
 
 
-@dataclasses.dataclass(frozen=True)
-class EmbeddingCase:
-    token_ids: np.ndarray
-    table: np.ndarray
-    hint: str = ""
-
-    @property
-    def args(self) -> tuple:
-        return (self.token_ids, self.table)
-
-    @property
-    def inputs(self) -> str:
-        return (
-            f"token_ids of shape {fmt_shape(self.token_ids.shape)} and table of shape "
-            f"{fmt_shape(self.table.shape)}"
-        )
-
-
-def cases() -> list[EmbeddingCase]:
+def cases() -> list[Case]:
     """seq_len, vocab_size and d_model all differ, so a transposed or one-hot result cannot
     have the right shape; d_model > vocab_size, so indexing the transposed table does not crash
     and can be recognised."""
@@ -42,8 +22,8 @@ def cases() -> list[EmbeddingCase]:
     running_table = rng.standard_normal((9, 12)).round(2)  # (vocab_size=9, d_model=12)
     small_table = rng.standard_normal((5, 6)).round(2)  # (vocab_size=5, d_model=6)
     return [
-        EmbeddingCase(RUNNING_TOKEN_IDS.copy(), running_table),
-        EmbeddingCase(np.array([3, 0, 4, 3]), small_table),
+        Case({"token_ids": RUNNING_TOKEN_IDS.copy(), "table": running_table}),
+        Case({"token_ids": np.array([3, 0, 4, 3]), "table": small_table}),
     ]
 
 
@@ -69,55 +49,51 @@ def embedding_variant(
     return looked_up.T if transpose else looked_up
 
 
-def _problem(got, case) -> str:
-    seq_len = len(case.token_ids)
-    layout = f"(seq_len, d_model) for {seq_len} token ids"
-    return shape_problem("Your result", got.shape, embedding_variant(case).shape, layout)
+def _facts(got, case, switches) -> dict:
+    layout = f"(seq_len, d_model) for {len(case.token_ids)} token ids"
+    expected_shape = embedding_variant(case).shape
+    return {
+        "problem": lambda: shape_problem("Your result", got.shape, expected_shape, layout),
+        "vocab_size": lambda: case.table.shape[0],
+        "d_model": lambda: case.table.shape[1],
+        "expected_shape": lambda: fmt_shape(expected_shape),
+    }
 
 
 SHAPE_MISTAKES = (
     Mistake(
         "wrong_shape",
-        lambda got, case: (
-            f"{_problem(got, case)} It is the transpose, with each token's vector as a column: "
-            "return table[token_ids], one row per token."
-        ),
+        "{problem} It is the transpose, with each token's vector as a column: return "
+        "table[token_ids], one row per token.",
         {"transpose": True},
         name="transposed",
     ),
     Mistake(
         "wrong_shape",
-        lambda got, case: (
-            f"{_problem(got, case)} You took columns of the table (table[:, token_ids]); each "
-            "token's vector is a row of the (vocab_size, d_model) table: table[token_ids]."
-        ),
+        "{problem} You took columns of the table (table[:, token_ids]); each token's vector is a "
+        "row of the (vocab_size, d_model) table: table[token_ids].",
         {"columns": True},
         name="columns",
     ),
     Mistake(
         "wrong_shape",
-        lambda got, case: (
-            f"{_problem(got, case)} It is the one-hot matrix (seq_len, vocab_size) = "
-            f"{fmt_shape(got.shape)}: multiply it by the table, one_hot @ table, to get "
-            f"{fmt_shape(embedding_variant(case).shape)}."
-        ),
+        "{problem} It is the one-hot matrix (seq_len, vocab_size) = {shape}: multiply it by the "
+        "table, one_hot @ table, to get {expected_shape}.",
         {"one_hot_only": True},
         name="one_hot_not_multiplied",
     ),
     Mistake(
         "wrong_shape",
-        lambda got, case: (
-            f"{_problem(got, case)} Each row holds {case.table.shape[0]} numbers (vocab_size), "
-            "a column of the table, so you indexed the transposed table: take rows of the "
-            "(vocab_size, d_model) table, table[token_ids]."
-        ),
+        "{problem} Each row holds {vocab_size} numbers (vocab_size), a column of the table, so "
+        "you indexed the transposed table: take rows of the (vocab_size, d_model) table, "
+        "table[token_ids].",
         {"transposed_table": True},
         name="transposed_table",
     ),
 )
 
 
-def _values_message(got, case) -> tuple[str, str]:
+def _values_fallback(got, case, facts) -> tuple[str, str]:
     token_ids, table = case.token_ids, case.table
     source_rows = [_matching_row(row, table) for row in got]
     first_wrong = next(
@@ -162,11 +138,11 @@ CHECKER = Checker(
     read=lambda raw, case, expected: to_array(
         raw, f"Called with {case.inputs}, your function's result", expected.shape
     ),
-    shape_message=lambda got, case: (
-        f"{_problem(got, case)} Row i must be the table row of token_ids[i], with d_model = "
-        f"{case.table.shape[1]} numbers."
-    ),
-    values_message=_values_message,
+    outputs=(("Your result", "result", "(seq_len, d_model)"),),
+    facts=_facts,
+    shape_fallback="{problem} Row i must be the table row of token_ids[i], with d_model = "
+    "{d_model} numbers.",
+    values_fallback=_values_fallback,
     shape_mistakes=SHAPE_MISTAKES,
     passed=(
         "your lookup returns table[token_ids]: for 10 token ids and a (9, 12) table you return "

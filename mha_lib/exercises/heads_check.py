@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 import mha_lib
 
-from ._harness import Checker, Mistake, fmt_index, fmt_shape, read_array, shape_problem
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_shape, shape_problem
 from .result import CheckResult
 
 
@@ -18,41 +16,22 @@ def _numbered(*shape) -> np.ndarray:
     return np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
 
 
-@dataclasses.dataclass(frozen=True)
-class HeadsCase:
-    """``fn(x, num_heads)`` for a split, ``fn(x)`` for a merge (num_heads None)."""
-
-    x: np.ndarray
-    num_heads: int | None = None
-    hint: str = ""
-
-    @property
-    def args(self) -> tuple:
-        return (self.x,) if self.num_heads is None else (self.x, self.num_heads)
-
-    @property
-    def inputs(self) -> str:
-        heads = "" if self.num_heads is None else f" and num_heads={self.num_heads}"
-        return f"x of shape {fmt_shape(self.x.shape)}{heads}"
-
-
 # Split: batch=2, seq_len=5, d_model=12, 3 heads of d_head=4; then no batch axis with 4 heads
 # of 3. seq_len, num_heads and d_head always differ, so a missing transpose cannot hide.
 SPLIT_CASES = [
-    HeadsCase(_numbered(2, 5, 12), 3),
-    HeadsCase(
-        _numbered(5, 12),
-        4,
-        "It worked for x of shape (2, 5, 12) with 3 heads; write the reshape with the leading "
+    Case({"x": _numbered(2, 5, 12), "num_heads": 3}),
+    Case(
+        {"x": _numbered(5, 12), "num_heads": 4},
+        hint="It worked for x of shape (2, 5, 12) with 3 heads; write the reshape with the leading "
         "axes left open so any batch shape works: x.reshape(*x.shape[:-1], num_heads, d_head), "
         "then np.swapaxes(..., -3, -2).",
     ),
 ]
 # Merge: x (..., num_heads, seq_len, d_head): batch=2, 3 heads, seq_len=5, d_head=4; then no batch.
 MERGE_CASES = [
-    HeadsCase(_numbered(2, 3, 5, 4)),
-    HeadsCase(
-        _numbered(4, 5, 3),
+    Case({"x": _numbered(2, 3, 5, 4)}),
+    Case(
+        {"x": _numbered(4, 5, 3)},
         hint=(
             "It worked for x of shape (2, 3, 5, 4); leave the leading axes open so any batch "
             "shape works: np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], seq_len, num_heads * "
@@ -123,7 +102,7 @@ def _describe_features(values, x) -> str:
     return f"x values from several tokens, e.g. x{fmt_index(coordinates[0])} and x{fmt_index(coordinates[-1])}"
 
 
-def _split_values_message(got, case) -> tuple[str, str]:
+def _split_values_fallback(got, case, facts) -> tuple[str, str]:
     expected = split_variant(case)
     wrong = ~np.isclose(got, expected).all(axis=-1)  # slices along the last axis that differ
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
@@ -135,15 +114,15 @@ def _split_values_message(got, case) -> tuple[str, str]:
     )
 
 
-def _split_reshape_only(got, case) -> str:
+def _split_facts(got, case, switches) -> dict:
     # Head 0, position 1 is where reshape-only first goes wrong: it holds features of token 0.
     index = (0,) * (case.x.ndim - 2) + (0, 1)
-    d_head = case.x.shape[-1] // case.num_heads
-    return (
-        f"Your result has the right shape {fmt_shape(got.shape)} but you only reshaped: head 0 "
-        f"at position 1 holds {_describe_features(got[index], case.x)} instead of features "
-        f"0–{d_head - 1} of token 1. {_sentence(_split_fix(case.x))}"
-    )
+    return {
+        "problem": lambda: _split_problem(got, case),
+        "head_0_position_1": lambda: _describe_features(got[index], case.x),
+        "last_feature": lambda: case.x.shape[-1] // case.num_heads - 1,
+        "fix": lambda: _sentence(_split_fix(case.x)),
+    }
 
 
 SPLIT_CHECKER = Checker(
@@ -151,22 +130,28 @@ SPLIT_CHECKER = Checker(
     example="check_split_heads(split_heads)",
     cases=lambda: SPLIT_CASES,
     reference=split_variant,
-    read=read_array("Your result"),
-    shape_message=lambda got, case: f"{_split_problem(got, case)} {_sentence(_split_fix(case.x))}",
-    values_message=_split_values_message,
+    outputs=(("Your result", "out", "(..., num_heads, seq_len, d_head)"),),
+    facts=_split_facts,
+    shape_fallback="{problem} {fix}",
+    values_fallback=_split_values_fallback,
     shape_mistakes=(
         Mistake(
             "split_without_transpose",
-            lambda got, case: (
-                f"{_split_problem(got, case)} You reshaped to (..., seq_len, num_heads, d_head) "
-                "but did not swap seq_len and num_heads, so no head can attend over all "
-                "positions: add np.swapaxes(x, -3, -2)."
-            ),
+            "{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not swap "
+            "seq_len and num_heads, so no head can attend over all positions: add "
+            "np.swapaxes(x, -3, -2).",
             {"heads_last": True},
             name="heads_last",
         ),
     ),
-    mistakes=(Mistake("split_without_transpose", _split_reshape_only, {"transpose": False}),),
+    mistakes=(
+        Mistake(
+            "split_without_transpose",
+            "Your result has the right shape {shape} but you only reshaped: head 0 at position "
+            "1 holds {head_0_position_1} instead of features 0–{last_feature} of token 1. {fix}",
+            {"transpose": False},
+        ),
+    ),
     passed=(
         "your split gives (2, 3, 5, 4) = (batch, num_heads, seq_len, d_head) for x (2, 5, 12) "
         "with 3 heads, with every head holding its own columns of every position; also without "
@@ -211,31 +196,35 @@ def _merge_problem(got, case) -> str:
     return shape_problem("Your result", got.shape, merge_variant(case).shape, layout)
 
 
-def _heads_summed(verb):
-    def message(got, case) -> str:
-        num_heads, d_head = case.x.shape[-3], case.x.shape[-1]
-        return (
-            f"{_merge_problem(got, case)} You {verb} the {num_heads} heads, which keeps only "
-            f"d_head = {d_head} numbers per position: merging keeps every head, side by side "
-            f"(concatenate), {num_heads} * {d_head} = {num_heads * d_head}."
-        )
-
-    return message
-
-
-def _merge_reshape_only(got, case) -> str:
-    d_head = case.x.shape[-1]
+def _merge_facts(got, case, switches) -> dict:
+    num_heads, d_head = case.x.shape[-3], case.x.shape[-1]
     columns = "out[" + ", ".join(["0"] * (case.x.ndim - 2) + [f"{d_head}:{2 * d_head}"]) + "]"
-    values = got[(0,) * (case.x.ndim - 3) + (0, slice(d_head, 2 * d_head))]
-    coordinates = np.argwhere(case.x == values[0])
-    source = "other values"
-    if len(coordinates) == 1:
+
+    def source():  # where out[..., 0, d_head:2*d_head] came from, e.g. "head 0 at position 1"
+        values = got[(0,) * (case.x.ndim - 3) + (0, slice(d_head, 2 * d_head))]
+        coordinates = np.argwhere(case.x == values[0])
+        if len(coordinates) != 1:
+            return "other values"
         *_, head, position, _ = (int(i) for i in coordinates[0])
-        source = f"head {head} at position {position}"
-    return (
-        f"Your result has the right shape {fmt_shape(got.shape)} but you only reshaped: "
-        f"{columns} holds {source} instead of head 1 at position 0. {_merge_fix(case.x)}"
-    )
+        return f"head {head} at position {position}"
+
+    return {
+        "problem": lambda: _merge_problem(got, case),
+        "num_heads": lambda: num_heads,
+        "d_head": lambda: d_head,
+        "d_model": lambda: num_heads * d_head,
+        "last_head": lambda: num_heads - 1,
+        "columns": lambda: columns,
+        "source": source,
+        "fix": lambda: _merge_fix(case.x),
+    }
+
+
+_HEADS_COMBINED = (
+    "{problem} You %s the {num_heads} heads, which keeps only d_head = {d_head} numbers per "
+    "position: merging keeps every head, side by side (concatenate), {num_heads} * {d_head} = "
+    "{d_model}."
+)
 
 
 MERGE_CHECKER = Checker(
@@ -243,21 +232,23 @@ MERGE_CHECKER = Checker(
     example="check_merge_heads(merge_heads)",
     cases=lambda: MERGE_CASES,
     reference=merge_variant,
-    read=read_array("Your result"),
-    shape_message=lambda got, case: f"{_merge_problem(got, case)} {_merge_fix(case.x)}",
-    values_message=lambda got, case: (
-        "wrong_values",
-        (
-            f"Your result has the right shape {fmt_shape(got.shape)} but different values: "
-            f"position t must hold head 0, head 1, …, head {case.x.shape[-3] - 1} of position "
-            f"t side by side. {_merge_fix(case.x)}"
+    outputs=(("Your result", "out", "(..., seq_len, num_heads * d_head)"),),
+    facts=_merge_facts,
+    shape_fallback="{problem} {fix}",
+    values_fallback="Your result has the right shape {shape} but different values: position t "
+    "must hold head 0, head 1, …, head {last_head} of position t side by side. {fix}",
+    shape_mistakes=(
+        Mistake("heads_summed", _HEADS_COMBINED % "added", {"combine": "sum"}, name="sum"),
+        Mistake("heads_summed", _HEADS_COMBINED % "averaged", {"combine": "mean"}, name="mean"),
+    ),
+    mistakes=(
+        Mistake(
+            "merge_without_transpose",
+            "Your result has the right shape {shape} but you only reshaped: {columns} holds "
+            "{source} instead of head 1 at position 0. {fix}",
+            {"transpose": False},
         ),
     ),
-    shape_mistakes=(
-        Mistake("heads_summed", _heads_summed("added"), {"combine": "sum"}, name="sum"),
-        Mistake("heads_summed", _heads_summed("averaged"), {"combine": "mean"}, name="mean"),
-    ),
-    mistakes=(Mistake("merge_without_transpose", _merge_reshape_only, {"transpose": False}),),
     passed=(
         "your merge gives (2, 5, 12) = (batch, seq_len, num_heads * d_head) for x (2, 3, 5, 4), "
         "with the heads side by side in order; also without a batch axis."

@@ -1,42 +1,47 @@
 """Checker for lesson 05: a softmax over the keys that gives blocked keys weight exactly 0.
 
-Also home of the masking step with its mistakes, shared by the attention checkers.
+Also home of the masking step, its mistakes and their evidence, shared with the attention
+checkers.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
 import mha_lib
 
 from ._harness import (
+    Case,
     Checker,
     Mistake,
-    difference_clause,
     fmt_index,
     fmt_number,
-    fmt_shape,
     fmt_vector,
-    read_array,
-    shape_problem,
+    outputs,
 )
 from .result import CheckResult
 
 # True = may attend. T_q=4 ≠ T_k=6, and every row and every column holds both True and
 # False, so neither the mask nor its negation blocks a whole row.
 PATTERN_MASK = np.array(
-    [
-        [1, 1, 0, 0, 0, 1],
-        [0, 1, 1, 0, 1, 0],
-        [1, 0, 1, 1, 0, 0],
-        [0, 0, 0, 1, 1, 1],
-    ],
-    dtype=bool,
+    [[1, 1, 0, 0, 0, 1], [0, 1, 1, 0, 1, 0], [1, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]], dtype=bool
 )
 FULLY_MASKED_ROW = 2  # the query of the last case whose keys are all blocked
 FIX = "np.where(mask, scores, -np.inf), then the softmax"
+# Messages shared with the attention checkers; {fix} is how the course writes the masking.
+MASK_INVERTED = (
+    "Your weights are 0 where the mask is True and non-zero where it is False: {leak}. Here "
+    'True means "may attend" (as in F.scaled_dot_product_attention; nn.MultiheadAttention '
+    "uses the opposite): keep the scores where mask is True, {fix}."
+)
+MASK_AFTER_SOFTMAX = (
+    "You applied the mask after the softmax, so the rows no longer sum to 1 ({row_sum}). Mask "
+    "the scores before the softmax: {fix}."
+)
+MASKED_WITH_ZERO = (
+    "You set the blocked scores to 0 (or multiplied the scores by the mask), but e^0 = 1, so "
+    "blocked keys still get weight: {leak}. Block them with -inf instead: {fix}."
+)
 
 
 def masked_softmax(
@@ -76,60 +81,66 @@ def first_index(where) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(where)[0])
 
 
-def blocked_weight(weights, mask) -> str:
-    """E.g. "weights[0, 2] is 0.12 although mask[0, 2] is False" at the first leak."""
-    index = first_index(np.broadcast_to(~mask, weights.shape) & (np.abs(weights) > 1e-6))
-    mask_index = tuple(0 if size == 1 else i for i, size in zip(index[-mask.ndim :], mask.shape))
-    return (
-        f"weights{fmt_index(index)} is {fmt_number(weights[index])} although "
-        f"mask{fmt_index(mask_index)} is False"
-    )
+def _allowed(weights, mask):
+    return np.ones(weights.shape, bool) if mask is None else np.broadcast_to(mask, weights.shape)
 
 
-def mask_inverted_message(weights, mask, fix=FIX) -> str:
-    return (
-        f"Your weights are 0 where the mask is True and non-zero where it is False: "
-        f'{blocked_weight(weights, mask)}. Here True means "may attend" (as in '
-        "F.scaled_dot_product_attention; nn.MultiheadAttention uses the opposite): keep the "
-        f"scores where mask is True, {fix}."
-    )
+def _unnormalised_rows(weights, mask):
+    """Rows that have an allowed key but do not sum to 1."""
+    return _allowed(weights, mask).any(-1) & ~np.isclose(weights.sum(axis=-1), 1, atol=1e-4)
 
 
-def row_sum_clause(weights, mask=None) -> str:
-    """E.g. "weights[0] sums to 0.41": the first row (with an allowed key) not summing to 1."""
-    sums = weights.sum(axis=-1)
-    wrong = ~np.isclose(sums, 1, atol=1e-4)
-    if mask is not None:
-        wrong &= np.broadcast_to(mask, weights.shape).any(axis=-1)
-    index = first_index(wrong)
-    return f"weights{fmt_index(index)} sums to {fmt_number(sums[index])}"
+def mask_facts(weights, mask) -> dict:
+    """``leak`` ("weights[0, 2] is 0.12 although mask[0, 2] is False") and ``row_sum``
+    ("weights[0] sums to 0.41", the first row with an allowed key not summing to 1)."""
+
+    def leak():
+        index = first_index(~_allowed(weights, mask) & (np.abs(weights) > 1e-6))
+        at = tuple(0 if size == 1 else i for i, size in zip(index[-mask.ndim :], mask.shape))
+        value = fmt_number(weights[index])
+        return f"weights{fmt_index(index)} is {value} although mask{fmt_index(at)} is False"
+
+    def row_sum():
+        index = first_index(_unnormalised_rows(weights, mask))
+        return f"weights{fmt_index(index)} sums to {fmt_number(weights[index].sum())}"
+
+    return {"leak": leak, "row_sum": row_sum}
 
 
-@dataclasses.dataclass(frozen=True)
-class MaskedSoftmaxCase:
-    """One call ``fn(scores, mask)`` and how to describe it."""
-
-    scores: np.ndarray
-    mask: np.ndarray
-    hint: str = ""  # said when this call raises although the earlier ones worked
-
-    @property
-    def args(self) -> tuple:
-        return (self.scores, self.mask)
-
-    @property
-    def inputs(self) -> str:
-        return (
-            f"scores of shape {fmt_shape(self.scores.shape)} and mask {fmt_shape(self.mask.shape)}"
-        )
-
-    @property
-    def allowed(self) -> np.ndarray:
-        """The mask broadcast to the scores' shape ``(..., T_q, T_k)``."""
-        return np.broadcast_to(self.mask, self.scores.shape)
+def _weights(got):
+    return outputs(got)[-1]  # the weights are the last output of every attention checker
 
 
-def cases() -> list[MaskedSoftmaxCase]:
+# Rows for wrong weights, shared with the attention checkers (after their own rows).
+WEIGHTS_MISTAKES = (
+    Mistake(
+        "wrong_values",
+        "Your weights contain nan or inf: {weights_difference}. If you masked by multiplying, "
+        "0 * -inf is nan; use {fix}.",
+        test=lambda got, case, fn: not np.isfinite(_weights(got)).all(),
+        name="nan_weights",
+    ),
+    Mistake(
+        "wrong_values",
+        "Blocked keys still get weight: {leak}. Set the blocked scores to -np.inf before the "
+        "softmax so that their weights are exactly 0.",
+        test=lambda got, case, fn: (
+            case.mask is not None
+            and (~_allowed(_weights(got), case.mask) & (np.abs(_weights(got)) > 1e-6)).any()
+        ),
+        name="blocked_keys_weighted",
+    ),
+    Mistake(
+        "wrong_values",
+        "Each query's weights must sum to 1 over its allowed keys, but {row_sum}; "
+        "{weights_difference}. Use softmax(scores, axis=-1).",
+        test=lambda got, case, fn: _unnormalised_rows(_weights(got), case.mask).any(),
+        name="rows_not_normalised",
+    ),
+)
+
+
+def cases() -> list[Case]:
     """A (4, 6) patterned mask; a (2, 1, 6) padding mask broadcast over batch and queries;
     then a mask with one fully masked query, broadcast over a batch."""
     rng = np.random.default_rng(505)
@@ -137,123 +148,37 @@ def cases() -> list[MaskedSoftmaxCase]:
     def scores(*shape):
         return (2 * rng.standard_normal(shape)).round(2)
 
-    padding = mha_lib.padding_mask([6, 3], 6)[:, None, :]  # (batch=2, 1, T_k=6)
     with_full_row = PATTERN_MASK.copy()
     with_full_row[FULLY_MASKED_ROW] = False
     return [
-        MaskedSoftmaxCase(scores(4, 6), PATTERN_MASK.copy()),
-        MaskedSoftmaxCase(
-            scores(2, 4, 6),
-            padding,
-            "It worked with a mask of the scores' own shape, so the broadcasting is the "
+        Case({"scores": scores(4, 6), "mask": PATTERN_MASK.copy()}),
+        Case(
+            {"scores": scores(2, 4, 6), "mask": mha_lib.padding_mask([6, 3], 6)[:, None, :]},
+            hint="It worked with a mask of the scores' own shape, so the broadcasting is the "
             "problem: a padding mask (2, 1, 6) must broadcast over the 4 queries; "
             "np.where(mask, scores, -np.inf) does that (scores[~mask] = ... needs equal shapes).",
         ),
-        MaskedSoftmaxCase(
-            scores(2, 4, 6),
-            with_full_row,
-            f"It worked while every query could attend to some key; here query "
+        Case(
+            {"scores": scores(2, 4, 6), "mask": with_full_row},
+            hint="It worked while every query could attend to some key; here query "
             f"{FULLY_MASKED_ROW} has every key blocked, and its weights must be all 0.",
         ),
     ]
 
 
-def _full_row(got, case) -> str:
-    """E.g. "query 2, whose keys are all blocked: weights[0, 2] is [nan, …] instead of all 0"."""
-    index = first_index(~case.allowed.any(axis=-1))
-    return (
-        f"query {index[-1]}, whose keys are all blocked: weights{fmt_index(index)} is "
-        f"{fmt_vector(got[index])} instead of all 0"
-    )
+def reference(case, **switches):
+    return masked_softmax(case.scores, case.mask, **switches)
 
 
-MISTAKES = (
-    Mistake(
-        "mask_inverted",
-        lambda got, case: mask_inverted_message(got, case.mask),
-        {"invert_mask": True},
-    ),
-    Mistake(
-        "mask_after_softmax",
-        lambda got, case: (
-            f"You applied the mask after the softmax, so the rows no longer sum to 1: "
-            f"{row_sum_clause(got, case.mask)}. Mask the scores before the softmax instead: {FIX}."
-        ),
-        {"after_softmax": True},
-    ),
-    Mistake(
-        "masked_with_zero",
-        lambda got, case: (
-            "You set the blocked scores to 0 (or multiplied the scores by the mask), but "
-            f"e^0 = 1, so blocked keys still get weight: {blocked_weight(got, case.mask)}. Set "
-            "them to -np.inf, whose e^-inf is exactly 0: np.where(mask, scores, -np.inf)."
-        ),
-        {"fill": 0.0},
-    ),
-    Mistake(
-        "fully_masked_nan",
-        lambda got, case: (
-            f"Your weights are right except for {_full_row(got, case)} (subtracting the row "
-            "maximum gives -inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). "
-            "The course's convention (mha_lib.softmax) gives such a query all-zero weights: "
-            "replace a maximum of -inf by 0 before subtracting it, and divide only where the "
-            "row's total is above 0, or call mha_lib.softmax."
-        ),
-        {"nan_rows": True},
-    ),
-    Mistake(
-        "wrong_values",
-        lambda got, case: (
-            f"Your weights are right except for {_full_row(got, case)}: with a large negative "
-            "number instead of -inf, such a query spreads its weight evenly over the blocked "
-            "keys. Use np.where(mask, scores, -np.inf) and a softmax that gives such a query "
-            "all zeros (as mha_lib.softmax does)."
-        ),
-        {"fill": -1e9},
-        name="large_negative_fill",
-    ),
-    Mistake(
-        "wrong_values",
-        lambda got, case: (
-            f"Your weights ignore the mask: {blocked_weight(got, case.mask)}. Blocked keys must "
-            f"get weight exactly 0: {FIX}."
-        ),
-        {"use_mask": False},
-        name="mask_ignored",
-    ),
-)
-
-
-def _shape_message(got, case) -> str:
-    problem = shape_problem("Your weights", got.shape, case.scores.shape, "scores.shape")
-    if got.ndim == 1:
+def _facts(got, case, switches) -> dict:
+    def full_row():
+        index = first_index(~_allowed(got, case.mask).any(axis=-1))
         return (
-            f"{problem} Boolean indexing (scores[mask]) keeps only the allowed entries, "
-            f"flattened; keep every position with {FIX}."
+            f"query {index[-1]}, whose keys are all blocked: weights{fmt_index(index)} is "
+            f"{fmt_vector(got[index])} instead of all 0"
         )
-    return f"{problem} The weights keep the scores' shape; the mask only broadcasts: {FIX}."
 
-
-def _values_message(got, case) -> tuple[str, str]:
-    expected = masked_softmax(case.scores, case.mask)
-    clause = difference_clause("weights", got, expected)
-    if not np.isfinite(got).all():
-        advice = f"If you masked by multiplying, 0 * -inf is nan; use {FIX}"
-        return "wrong_values", f"Your weights contain nan or inf: {clause}. {advice}."
-    if (~case.allowed & (np.abs(got) > 1e-6)).any():
-        return "wrong_values", (
-            f"Blocked keys still get weight: {blocked_weight(got, case.mask)}. Set the blocked "
-            "scores to -np.inf before the softmax so that their weights are exactly 0."
-        )
-    if not np.allclose(got.sum(axis=-1)[case.allowed.any(axis=-1)], 1, atol=1e-4):
-        return "wrong_values", (
-            f"Each query's weights must sum to 1 over its allowed keys, but "
-            f"{row_sum_clause(got, case.mask)}; {clause}. Use {FIX} over the last axis."
-        )
-    return "wrong_values", (
-        f"Your weights have the right shape {fmt_shape(expected.shape)} but {clause}. "
-        f"Compute {FIX} over the last axis (the keys)."
-    )
+    return mask_facts(got, case.mask) | {"fix": lambda: FIX, "full_row": full_row}
 
 
 CHECKER = Checker(
@@ -261,10 +186,44 @@ CHECKER = Checker(
     example="check_masked_softmax(masked_softmax)",
     cases=cases,
     reference=lambda case, **switches: masked_softmax(case.scores, case.mask, **switches),
-    read=read_array("Your weights"),
-    shape_message=_shape_message,
-    values_message=_values_message,
-    mistakes=MISTAKES,
+    outputs=(("Your weights", "weights", "scores.shape"),),
+    facts=_facts,
+    mistakes=(
+        Mistake("mask_inverted", MASK_INVERTED, {"invert_mask": True}),
+        Mistake("mask_after_softmax", MASK_AFTER_SOFTMAX, {"after_softmax": True}),
+        Mistake("masked_with_zero", MASKED_WITH_ZERO, {"fill": 0.0}),
+        Mistake(
+            "fully_masked_nan",
+            "Your weights are right except for {full_row} (subtracting the row maximum gives "
+            "-inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). The course's "
+            "convention (mha_lib.softmax) gives such a query all-zero weights: replace a "
+            "maximum of -inf by 0 before subtracting it, and divide only where the row's total "
+            "is above 0, or call mha_lib.softmax.",
+            {"nan_rows": True},
+        ),
+        Mistake(
+            "wrong_values",
+            "Your weights are right except for {full_row}: with a large negative number instead "
+            "of -inf, such a query spreads its weight evenly over the blocked keys. Use "
+            "np.where(mask, scores, -np.inf) and a softmax that gives such a query all zeros "
+            "(as mha_lib.softmax does).",
+            {"fill": -1e9},
+            name="large_negative_fill",
+        ),
+        *WEIGHTS_MISTAKES,
+    ),
+    shape_mistakes=(
+        Mistake(
+            "wrong_shape",
+            "{problem} Boolean indexing (scores[mask]) keeps only the allowed entries, "
+            "flattened; keep every position with {fix}.",
+            test=lambda got, case, fn: got.ndim == 1,
+            name="boolean_indexing",
+        ),
+    ),
+    shape_fallback="{problem} The weights keep the scores' shape; the mask only broadcasts: {fix}.",
+    values_fallback="Your weights have the right shape {shape} but {difference}. Compute {fix} "
+    "over the last axis (the keys).",
     passed=(
         "your masked softmax gives blocked keys weight 0 and each query's allowed keys weights "
         "that sum to 1: a patterned (4, 6) mask, a padding mask (2, 1, 6) broadcast over "

@@ -30,107 +30,95 @@ from ._harness import (
     to_array,
 )
 from .multi_head_check import CHECKER as MULTI_HEAD_CHECKER
-from .multi_head_check import D_MODEL, MultiHeadCase, Wording
+from .multi_head_check import D_MODEL, MultiHeadCase
 from .multi_head_check import cases as multi_head_cases
+from .multi_head_check import facts as multi_head_facts
 from .result import CheckResult
 
-TORCH_WORDING = Wording(
-    split="x.view(batch, seq_len, num_heads, d_head).transpose(1, 2)",
-    merge=(
+TORCH_WORDING = {
+    "split": "x.view(batch, seq_len, num_heads, d_head).transpose(1, 2)",
+    "merge": (
         "heads.transpose(1, 2).contiguous().view(batch, seq_len, d_model) (.contiguous() "
         "because the transpose only changed the strides)"
     ),
-    mask="scores.masked_fill(~mask, float('-inf'))",
-    output_projection="return self.out_proj(merged)",
-    output_bias="out_proj's bias (nn.Linear(d_model, d_model, bias=bias))",
-    input_biases="the biases of q_proj, k_proj and v_proj",
-)
+    "fix": "scores.masked_fill(~mask, float('-inf'))",
+    "output_projection": "return self.out_proj(merged)",
+    "output_bias": "out_proj's bias (nn.Linear(d_model, d_model, bias=bias))",
+    "input_biases": "the biases of q_proj, k_proj and v_proj",
+}
 LAYERS = ("q_proj", "k_proj", "v_proj", "out_proj")
 MODULE_LARGE_FACTOR = (
     16.0  # scores reach about ±1000: e^x overflows float32 (>88.7), float64 (>709)
 )
 
 
-@dataclasses.dataclass(frozen=True)
 class ModuleCase(MultiHeadCase):
-    """Build a module (or reuse the previous one), load ``params``, call forward."""
+    """Build a module (``extra["new_module"]``, or reuse the previous one), load the case's
+    params, call forward (with ``query`` alone when ``extra["self_attention"]``)."""
 
-    constructor_kwargs: dict = dataclasses.field(default_factory=dict)
-    self_attention: bool = False  # call forward(query) alone, so key and value default to query
-    need_weights: bool = True
-    new_module: bool = True  # False: reuse the module built for the previous case
+    @property
+    def inputs(self) -> str:
+        names = ("query",) if self.extra["self_attention"] else ("query", "key", "value")
+        words = [f"{name} {fmt_shape(self.args[name].shape)}" for name in names]
+        words[0] = words[0].replace("query", "query of shape")
+        if self.mask is not None:
+            words.append(f"mask {fmt_shape(self.mask.shape)}")
+        return ", ".join(words) + f", need_weights={self.extra['need_weights']}"
 
     def constructor_text(self, factory) -> str:
         name = getattr(factory, "__name__", type(factory).__name__)
         arguments = [repr(self.params.d_model), repr(self.num_heads)]
-        arguments += [f"{key}={value!r}" for key, value in self.constructor_kwargs.items()]
+        arguments += [f"{key}={value!r}" for key, value in self.extra["constructor"].items()]
         return f"{name}({', '.join(arguments)})"
-
-    @property
-    def inputs(self) -> str:
-        if self.self_attention:
-            text = f"query of shape {fmt_shape(self.query.shape)}"
-        else:
-            text = (
-                f"query of shape {fmt_shape(self.query.shape)}, key {fmt_shape(self.key.shape)}, "
-                f"value {fmt_shape(self.value.shape)}"
-            )
-        if self.mask is not None:
-            text += f", mask {fmt_shape(self.mask.shape)}"
-        return text + f", need_weights={self.need_weights}"
-
-    def forward_text(self) -> str:
-        call = "forward(query)" if self.self_attention else "forward(query, key, value)"
-        return f"{call} with {self.inputs}"
-
-
-def _float32(case: ModuleCase) -> ModuleCase:
-    """The case with inputs and weights rounded to float32 (what a float32 module sees), held
-    in float64, so the reference sees exactly the numbers the module sees."""
-
-    def rounded(array):
-        return None if array is None else array.astype(np.float32).astype(np.float64)
-
-    return dataclasses.replace(
-        case,
-        query=rounded(case.query),
-        key=rounded(case.key),
-        value=rounded(case.value),
-        params=case.params.to_dtype(np.float32).to_dtype(np.float64),
-        wording=TORCH_WORDING,
-    )
 
 
 def cases() -> list[ModuleCase]:
     """Cross-attention (T_q=5 ≠ T_k=7) with 3 heads, without and with a mask; self-attention
     through forward(query) alone; 4 heads with kdim=10 and vdim=6; 4 heads without bias; huge
-    scores (e^x overflows). Inputs are those of the numpy checker, so both lessons see the same
-    numbers."""
-    plain, masked, narrow, _ = (vars(c) | {"hint": ""} for c in multi_head_cases())
+    scores (e^x overflows). Inputs and weights are those of the numpy checker, rounded to
+    float32 (what a float32 module sees), so the reference sees exactly the module's numbers."""
+    plain, masked, narrow, _ = (case.args for case in multi_head_cases())
     self_attention = plain | {"key": plain["query"], "value": plain["query"]}
-    large_input = MODULE_LARGE_FACTOR * plain["query"]
-    no_bias_params = mha_lib.MHAParams.init(D_MODEL, bias=False, seed=9)
+    large = MODULE_LARGE_FACTOR * plain["query"]
+    no_bias = narrow | {"key": masked["key"], "value": masked["value"]}
+    no_bias["params"] = mha_lib.MHAParams.init(D_MODEL, bias=False, seed=9)
+    huge = self_attention | {"query": large, "key": large, "value": large}
+    calls = [  # args, constructor keywords, forward(query) alone, need_weights, new module
+        (plain, {}, False, True, True),
+        (masked, {}, False, True, False),
+        (self_attention, {}, True, False, False),
+        (narrow, {"kdim": 10, "vdim": 6}, False, True, True),
+        (no_bias, {"bias": False}, False, True, True),
+        (huge, {}, True, True, True),
+    ]
+    alone_hint = (
+        "It worked with key and value given, so look at the defaults: forward(query) alone "
+        "must attend with key = value = query."
+    )
+
+    def float32(value):
+        if isinstance(value, mha_lib.MHAParams):
+            return value.to_dtype(np.float32).to_dtype(np.float64)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return value.astype(np.float32).astype(np.float64)
+        return value
+
     return [
-        _float32(ModuleCase(**case))
-        for case in (
-            plain,
-            masked | {"new_module": False},
-            self_attention | {"self_attention": True, "need_weights": False, "new_module": False},
-            narrow | {"constructor_kwargs": {"kdim": 10, "vdim": 6}},
-            narrow
-            | {"key": masked["key"], "value": masked["value"], "params": no_bias_params}
-            | {"constructor_kwargs": {"bias": False}},
-            self_attention
-            | {"query": large_input, "key": large_input, "value": large_input, "large": True}
-            | {"self_attention": True},
+        ModuleCase(
+            {name: float32(value) for name, value in args.items()},
+            hint=alone_hint if alone else "",
+            extra=TORCH_WORDING
+            | {"constructor": constructor, "self_attention": alone, "need_weights": need_weights}
+            | {"new_module": new, "large": args is huge},
         )
+        for args, constructor, alone, need_weights, new in calls
     ]
 
 
 def _build(factory, case: ModuleCase, torch):
     constructor = case.constructor_text(factory)
     try:
-        module = factory(case.params.d_model, case.num_heads, **case.constructor_kwargs)
+        module = factory(case.params.d_model, case.num_heads, **case.extra["constructor"])
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
@@ -153,8 +141,11 @@ def _build(factory, case: ModuleCase, torch):
 
 
 def _check_layer(module, name, weight_shape, bias, constructor, torch) -> None:
+    """Fail unless ``module.<name>`` is a layer with a weight of ``weight_shape`` (d_out, d_in)
+    and a bias exactly when ``bias``."""
     layer = getattr(module, name, None)
-    weight = getattr(layer, "weight", None)
+    weight, layer_bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    in_module = f"In {constructor}, {name}"
     if layer is None or not isinstance(weight, torch.Tensor):
         fail(
             "wrong_type",
@@ -162,33 +153,24 @@ def _check_layer(module, name, weight_shape, bias, constructor, torch) -> None:
             "four projections q_proj, k_proj, v_proj and out_proj (each an nn.Linear), so that "
             "the checker can load known weights into them.",
         )
-    if tuple(weight.shape) != weight_shape:
-        d_model = weight_shape[0]
+    (d_model, d_in), shape = weight_shape, tuple(weight.shape)
+    if shape != weight_shape:
         hint = ""
-        if weight.shape[0] < d_model and d_model % weight.shape[0] == 0:
+        if shape[0] < d_model and d_model % shape[0] == 0:
             hint = (
                 " One projection serves all heads: nn.Linear(d_in, d_model), split into heads "
                 "afterwards (the parameter count does not depend on num_heads)."
             )
         fail(
             "wrong_shape",
-            f"In {constructor}, {name}.weight has shape {fmt_shape(weight.shape)} but should have "
-            f"shape {fmt_shape(weight_shape)} = (d_model, d_in), as nn.Linear(d_in={weight_shape[1]}, "
+            f"{in_module}.weight has shape {fmt_shape(shape)} but should have shape "
+            f"{fmt_shape(weight_shape)} = (d_model, d_in), as nn.Linear(d_in={d_in}, "
             f"d_model={d_model}) makes.{hint}",
         )
-    layer_bias = getattr(layer, "bias", None)
-    if bias and not isinstance(layer_bias, torch.Tensor):
-        fail(
-            "wrong_shape",
-            f"In {constructor}, {name}.bias is None but should have shape ({weight_shape[0]},): "
-            "pass bias=bias to each nn.Linear.",
-        )
-    if not bias and layer_bias is not None:
-        fail(
-            "wrong_shape",
-            f"In {constructor}, {name}.bias should be None but has shape "
-            f"{fmt_shape(getattr(layer_bias, 'shape', ()))}: pass bias=bias to each nn.Linear.",
-        )
+    if (bias and not isinstance(layer_bias, torch.Tensor)) or (not bias and layer_bias is not None):
+        found = "is None but should have shape" if bias else "should be None but has shape"
+        shape = f"({d_model},)" if bias else fmt_shape(getattr(layer_bias, "shape", ()))
+        fail("wrong_shape", f"{in_module}.bias {found} {shape}: pass bias=bias to each nn.Linear.")
 
 
 def _load_weights(module, params: mha_lib.MHAParams, torch) -> None:
@@ -216,22 +198,27 @@ def _call(factory, case: ModuleCase, memo):
     import torch
 
     with torch.no_grad():
-        if case.new_module or "module" not in memo:
+        if case.extra["new_module"] or "module" not in memo:
             memo["module"] = _build(factory, case, torch)
         module = memo["module"]
         _load_weights(module, case.params, torch)
         dtype = module.q_proj.weight.dtype
         tensors = [torch.from_numpy(a.copy()).to(dtype) for a in (case.query, case.key, case.value)]
-        args = tensors[:1] if case.self_attention else tensors
+        args = tensors[:1] if case.extra["self_attention"] else tensors
         kwargs = {} if case.mask is None else {"mask": torch.from_numpy(case.mask.copy())}
-        if case.need_weights:
+        if case.extra["need_weights"]:
             kwargs["need_weights"] = True
         try:
             return module(*args, **kwargs)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
-            fail("raised", raised_message(error, module, case.inputs, action="Your forward raised"))
+            message = raised_message(error, module, case.inputs, case.hint, "Your forward raised")
+            fail("raised", message)
+
+
+def _forward(case) -> str:
+    return "forward(query)" if case.extra["self_attention"] else "forward(query, key, value)"
 
 
 def _read(raw, case: ModuleCase, expected) -> tuple:
@@ -243,7 +230,7 @@ def _read(raw, case: ModuleCase, expected) -> tuple:
         "mha_lib.MultiHeadAttention.",
     )
     output = to_array(output, "The output of your forward", expected[0].shape)
-    if not case.need_weights:
+    if not case.extra["need_weights"]:
         return output, None
     if weights is None:
         fail(
@@ -262,7 +249,11 @@ CHECKER = dataclasses.replace(
     cases=cases,
     call=_call,
     read=_read,
-    note=lambda case: f"(Called: {case.forward_text()}.)",
+    note="(Called: {called}.)",
+    facts=lambda got, case, switches: (
+        multi_head_facts(got, case, switches)
+        | {"called": lambda: f"{_forward(case)} with {case.inputs}"}
+    ),
     passed=(
         "with known weights loaded into q_proj, k_proj, v_proj and out_proj, your module "
         "matches mha_lib.multi_head_attention: cross-attention without and with a mask, "

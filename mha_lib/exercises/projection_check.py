@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 import mha_lib
 
 from ._harness import (
+    Case,
     Checker,
     close,
     describe_value,
@@ -25,23 +24,7 @@ _WEIGHT_NAMES = ("w_q", "w_k", "w_v")
 _RULE = "q = x @ w_q, k = x @ w_k, v = x @ w_v, returned in that order"
 
 
-@dataclasses.dataclass(frozen=True)
-class ProjectionCase:
-    x: np.ndarray  # (seq_len, d_in)
-    weights: tuple  # w_q, w_k (d_in, d_k) and w_v (d_in, d_v)
-    hint: str = ""
-
-    @property
-    def args(self) -> tuple:
-        return (self.x, *self.weights)
-
-    @property
-    def inputs(self) -> str:
-        w_q, w_k, w_v = (fmt_shape(w.shape) for w in self.weights)
-        return f"x of shape {fmt_shape(self.x.shape)}, w_q {w_q}, w_k {w_k} and w_v {w_v}"
-
-
-def cases() -> list[ProjectionCase]:
+def cases() -> list[Case]:
     """The first case has square weights, so a weight applied transposed or swapped still runs
     and is recognised by its values; the second has d_model ≠ d_in and d_v ≠ d_k, so nothing
     can rely on square shapes."""
@@ -57,12 +40,19 @@ def cases() -> list[ProjectionCase]:
         "It worked with square (8, 8) weights, so look for a place that assumes "
         "d_model = d_in or d_v = d_k, e.g. a transposed weight."
     )
-    return [ProjectionCase(x, square), ProjectionCase(x, narrow, hint)]
+    return [
+        Case({"x": x} | dict(zip(_WEIGHT_NAMES, square))),
+        Case({"x": x} | dict(zip(_WEIGHT_NAMES, narrow)), hint=hint),
+    ]
+
+
+def _weights(case) -> tuple:
+    return tuple(case.args[name] for name in _WEIGHT_NAMES)
 
 
 def reference(case) -> tuple:
     """``mha_lib.linear(x, w)`` for each weight: q ``(seq_len, d_k)``, k, v ``(seq_len, d_v)``."""
-    return tuple(mha_lib.linear(case.x, w) for w in case.weights)
+    return tuple(mha_lib.linear(case.x, w) for w in _weights(case))
 
 
 def _read(raw, case, expected) -> tuple:
@@ -86,7 +76,7 @@ def _first_wrong(got, case, same):
     raise AssertionError("no output differs")  # the driver only asks when one does
 
 
-def _shape_message(got, case) -> str:
+def _shape_fallback(got, case, facts) -> str:
     name, got, want, weight_name = _first_wrong(got, case, lambda g, w: g.shape == w.shape)
     problem = shape_problem(f"Your {name}", got.shape, want.shape, "(seq_len, d_out)")
     if close(got, want.T):
@@ -101,17 +91,17 @@ def _shape_message(got, case) -> str:
     )
 
 
-def _values_message(got, case) -> tuple[str, str]:
+def _values_fallback(got, case, facts) -> tuple[str, str]:
     """Name the product the first wrong output equals: x @ w.T, or another output's x @ w."""
     name, got, want, weight_name = _first_wrong(got, case, close)
     candidates = {
         formula: case.x @ matrix
-        for w_name, w in zip(_WEIGHT_NAMES, case.weights)
+        for w_name, w in zip(_WEIGHT_NAMES, _weights(case))
         for formula, matrix in ((f"x @ {w_name}", w), (f"x @ {w_name}.T", w.T))
         if matrix.shape[0] == case.x.shape[1]
     }
     source = next((formula for formula, product in candidates.items() if close(got, product)), None)
-    weight_shape = case.weights[_WEIGHT_NAMES.index(weight_name)].shape
+    weight_shape = case.args[weight_name].shape
     if source == f"x @ {weight_name}.T":
         return "wrong_values", (
             f"Your {name} equals x @ {weight_name}.T: the weight was applied transposed. Here "
@@ -135,8 +125,9 @@ CHECKER = Checker(
     cases=cases,
     reference=reference,
     read=_read,
-    shape_message=_shape_message,
-    values_message=_values_message,
+    outputs=tuple((f"Your {name}", name, "(seq_len, d_out)") for name in _OUTPUT_NAMES),
+    shape_fallback=_shape_fallback,
+    values_fallback=_values_fallback,
     passed=(
         "q = x @ w_q, k = x @ w_k and v = x @ w_v, also with d_k ≠ d_v: for x of shape "
         "(10, 8) and weights (8, 6), (8, 6), (8, 4) you return (10, 6), (10, 6), (10, 4)."

@@ -34,7 +34,7 @@ class CheckResult:
     "✓ Passed:" or "✗ Not yet:"; in Jupyter the result shows as a small box with the same words
     (``_repr_html_``). Both are deterministic, so notebooks can store them for nbval.
 
-    Returned by every ``check_*`` function in :mod:`mha_lib.exercises` (lessons 01 to 08).
+    Returned by every ``check_*`` function in :mod:`mha_lib.exercises` (lessons 01 to 09).
     """
 
     passed: bool

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 import mha_lib
 
 from ._harness import (
+    Case,
     Checker,
     Mistake,
     call_learner,
-    difference_clause,
     fmt_shape,
     fmt_vector,
     nonfinite_where_finite,
     probe_matches,
     raised_message,
-    read_array,
-    shape_problem,
 )
 from .result import CheckResult
 
-# Every axis has its own size, so a sum over the wrong axis shows in the shape of the mistake.
-MODERATE_SHAPE = (3, 4, 5)
-SQUARE_SHAPE = (4, 4)  # where a forgotten keepdims broadcasts without an error
 LARGE_LOGITS = np.array(
     [
         [1000.0, 999.0, 998.0, 1001.0],  # np.exp(1000) overflows to inf
@@ -36,71 +29,30 @@ LARGE_LOGITS = np.array(
 KEEPDIMS_FIX = "pass keepdims=True to both the max and the sum"
 
 
-@dataclasses.dataclass(frozen=True)
-class SoftmaxCase:
-    """One call ``fn(x)`` (default axis) or ``fn(x, axis=axis)``."""
-
-    x: np.ndarray
-    axis: int | None  # None: use the learner's default
-    hint: str = ""
-
-    @property
-    def args(self) -> tuple:
-        return (self.x,)
-
-    @property
-    def kwargs(self) -> dict:
-        return {} if self.axis is None else {"axis": self.axis}
-
-    @property
-    def requested(self) -> int:
-        """The axis asked for, counted from 0."""
-        return (-1 if self.axis is None else self.axis) % self.x.ndim
-
-    @property
-    def axis_arg(self) -> int:
-        """The axis as the call passed it (-1 for the default)."""
-        return -1 if self.axis is None else self.axis
-
-    @property
-    def shown_axis(self) -> str:
-        return "the default axis -1" if self.axis is None else f"axis={self.axis}"
-
-    @property
-    def inputs(self) -> str:
-        return f"x of shape {fmt_shape(self.x.shape)}" + (
-            "" if self.axis is None else f" and axis={self.axis}"
-        )
-
-
-def cases() -> list[SoftmaxCase]:
-    """Axis 0, then a square matrix with the default axis, the default axis and axis 1 of the
-    same (3, 4, 5) array, then logits around ±1000."""
+def cases() -> list[Case]:
+    """x (3, 4, 5) with axis=0; a square (4, 4) matrix with the default axis (where a forgotten
+    keepdims broadcasts silently); x with the default axis and axis=1; logits around ±1000.
+    Every axis of x has its own size, so a sum over the wrong axis shows in its shape."""
     rng = np.random.default_rng(404)
-    x = (3 * rng.standard_normal(MODERATE_SHAPE)).round(2)
-    square = (3 * rng.standard_normal(SQUARE_SHAPE)).round(2)
-    return [
-        SoftmaxCase(x, 0),
-        SoftmaxCase(square, None),
-        SoftmaxCase(x, None),
-        SoftmaxCase(x, 1),
-        SoftmaxCase(LARGE_LOGITS.copy(), None),
-    ]
+    x = (3 * rng.standard_normal((3, 4, 5))).round(2)
+    square = (3 * rng.standard_normal((4, 4))).round(2)
+    calls = [(x, 0), (square, None), (x, None), (x, 1), (LARGE_LOGITS.copy(), None)]
+    return [Case({"x": x}, {} if axis is None else {"axis": axis}) for x, axis in calls]
+
+
+def _axis(case) -> int:
+    """The axis as the call passed it (-1 for the default)."""
+    return case.kwargs.get("axis", -1)
 
 
 def softmax_variant(case, *, axis=None, whole_array=False, normalise=True):
-    """``mha_lib.softmax(x, axis)``, with one switch per mistake.
-
-    Args:
-        axis: normalise along this axis instead of the requested one.
-        whole_array: normalise over every entry at once.
-        normalise: False returns ``np.exp(x)``.
-    """
+    """``mha_lib.softmax(x, axis)``, with one switch per mistake: another ``axis``, the
+    ``whole_array`` at once, or ``normalise=False`` (``np.exp(x)``)."""
     if not normalise:
         return np.exp(case.x)
     if whole_array:
         return mha_lib.softmax(case.x.ravel()).reshape(case.x.shape)
-    return mha_lib.softmax(case.x, axis=case.requested if axis is None else axis)
+    return mha_lib.softmax(case.x, axis=_axis(case) if axis is None else axis)
 
 
 def _right_along(fn, x, axis) -> bool:
@@ -109,9 +61,9 @@ def _right_along(fn, x, axis) -> bool:
 
 def _reduced_shape(case) -> str:
     """The max's shape without keepdims, e.g. "(3, 5) instead of (3, 1, 5)"."""
-    shape = list(case.x.shape)
-    kept = shape[: case.requested] + [1] + shape[case.requested + 1 :]
-    del shape[case.requested]
+    shape, axis = list(case.x.shape), _axis(case) % case.x.ndim
+    kept = shape[:axis] + [1] + shape[axis + 1 :]
+    del shape[axis]
     return f"{fmt_shape(shape)} instead of {fmt_shape(kept)}"
 
 
@@ -123,7 +75,7 @@ def _call(fn, case, memo):
             return None
         if _right_along(fn, case.x, 0):  # only axis 0 survives a forgotten keepdims
             advice = (
-                f"Without keepdims=True, x.max(axis={case.axis_arg}) has shape "
+                f"Without keepdims=True, x.max(axis={_axis(case)}) has shape "
                 f"{_reduced_shape(case)} and no longer lines up with x (only axis=0 works by "
                 f"luck, and a square x gives wrong numbers without an error): {KEEPDIMS_FIX}."
             )
@@ -137,84 +89,80 @@ def _call(fn, case, memo):
             return None
         return "forgot_keepdims", raised_message(error, fn, case.inputs, advice)
 
-    return call_learner(fn, *case.args, kwargs=case.kwargs, inputs=case.inputs, on_raise=on_raise)
-
-
-def _wrong_axis_message(got, case, other) -> str:
-    sums = got.sum(axis=case.requested).ravel()
-    if case.axis is not None and other == case.x.ndim - 1:
-        fix = (
-            "You normalised along the last axis and ignored the axis argument: pass "
-            "axis=axis (with keepdims=True) to both the max and the sum."
-        )
-    else:
-        fix = "Use axis=axis (default -1) with keepdims=True in both the max and the sum."
-    axis = case.axis_arg
-    return (
-        f"Called with {case.shown_axis} on x of shape {fmt_shape(case.x.shape)}, your result "
-        f"sums to 1 along axis {other} (size {case.x.shape[other]}) instead of axis {axis} "
-        f"(size {case.x.shape[axis]}): its sums along axis {axis} are "
-        f"{fmt_vector(sums, limit=4)}, not all 1. {fix}"
+    return call_learner(
+        fn, *case.positional, kwargs=case.kwargs, inputs=case.inputs, on_raise=on_raise
     )
 
 
-def _unstable_message(got, case) -> str:
+def _facts(got, case, switches) -> dict:
+    x, axis = case.x, _axis(case)
+    other = switches.get("axis", 0) % x.ndim
+    shown = f"axis={axis}" if case.kwargs else "the default axis -1"
     expected = softmax_variant(case)
-    row = int(np.argwhere(nonfinite_where_finite(got, expected))[0][0])
-    return (
-        f"For the logits {fmt_vector(case.x[row])} your softmax returns {fmt_vector(got[row])} "
-        f"instead of {fmt_vector(expected[row])}: np.exp overflows (e^1000 = inf) or "
-        "underflows to 0 / 0. Subtract the maximum first, np.exp(x - x.max(axis=axis, "
-        "keepdims=True)): the result is the same and every exponent is ≤ 0."
-    )
+
+    def broken_row():
+        return int(np.argwhere(nonfinite_where_finite(got, expected))[0][0])
+
+    return {
+        "called": lambda: f"Called with {shown} on x of shape {fmt_shape(x.shape)}",
+        "shown": lambda: shown,
+        "x_shape": lambda: fmt_shape(x.shape),
+        "axis": lambda: axis,
+        "size": lambda: x.shape[axis],
+        "other": lambda: other,
+        "other_size": lambda: x.shape[other],
+        "sums": lambda: fmt_vector(got.sum(axis=axis).ravel(), limit=4),
+        "logits": lambda: fmt_vector(x[broken_row()]),
+        "got_row": lambda: fmt_vector(got[broken_row()]),
+        "right_row": lambda: fmt_vector(expected[broken_row()]),
+        "reduced": lambda: _reduced_shape(case),
+    }
 
 
-def _keepdims_message(got, case) -> str:
-    return (
-        f"Called with {case.shown_axis} on x of shape {fmt_shape(case.x.shape)}, your softmax "
-        f"runs without an error but {difference_clause('out', got, softmax_variant(case))}: "
-        f"without keepdims=True, x.max(axis={case.axis_arg}) has shape {_reduced_shape(case)}, "
-        "and numpy lines it up with the last axes, so x[i, j] is paired with the maximum (and "
-        f"sum) of row j instead of row i. Only axis=0 survives a forgotten keepdims (other "
-        f"shapes raise an error); {KEEPDIMS_FIX}."
-    )
-
-
+_WRONG_AXIS = (
+    "{called}, your result sums to 1 along axis {other} (size {other_size}) instead of axis "
+    "{axis} (size {size}): its sums along axis {axis} are {sums}, not all 1. "
+)
 MISTAKES = (
     Mistake(
         "unstable_softmax",
-        _unstable_message,
+        "For the logits {logits} your softmax returns {got_row} instead of {right_row}: np.exp "
+        "overflows (e^1000 = inf) or underflows to 0 / 0. Subtract the maximum first, "
+        "np.exp(x - x.max(axis=axis, keepdims=True)): the result is the same and every "
+        "exponent is ≤ 0.",
         test=lambda got, case, fn: nonfinite_where_finite(got, softmax_variant(case)).any(),
     ),
-    *(
-        Mistake(
-            "softmax_wrong_axis",
-            lambda got, case, axis=axis: _wrong_axis_message(got, case, axis),
-            {"axis": axis},
-            name=f"axis_{axis}",
-        )
-        for axis in range(len(MODERATE_SHAPE))
+    Mistake(
+        "softmax_wrong_axis",
+        _WRONG_AXIS + "You normalised along the last axis and ignored the axis argument: pass "
+        "axis=axis (with keepdims=True) to both the max and the sum.",
+        {"axis": 2},  # the last axis of x, where the default -1 normalises
+        name="axis_ignored",
+    ),
+    Mistake(
+        "softmax_wrong_axis",
+        _WRONG_AXIS + "Use axis=axis (default -1) with keepdims=True in both the max and the sum.",
+        ({"axis": 0}, {"axis": 1}),
     ),
     Mistake(
         "forgot_keepdims",
-        _keepdims_message,
-        test=lambda got, case, fn: case.requested != 0 and _right_along(fn, case.x, 0),
+        "{called}, your softmax runs without an error but {difference}: without keepdims=True, "
+        "x.max(axis={axis}) has shape {reduced}, and numpy lines it up with the last axes, so "
+        "x[i, j] is paired with the maximum (and sum) of row j instead of row i. Only axis=0 "
+        f"survives a forgotten keepdims (other shapes raise an error); {KEEPDIMS_FIX}.",
+        test=lambda got, case, fn: _axis(case) % case.x.ndim != 0 and _right_along(fn, case.x, 0),
     ),
     Mistake(
         "wrong_values",
-        lambda got, case: (
-            f"Your result sums to 1 over the whole array of shape {fmt_shape(case.x.shape)}, "
-            f"not along {case.shown_axis}. Sum with axis=axis and keepdims=True."
-        ),
+        "Your result sums to 1 over the whole array of shape {x_shape}, not along {shown}. Sum "
+        "with axis=axis and keepdims=True.",
         {"whole_array": True},
         name="whole_array",
     ),
     Mistake(
         "wrong_values",
-        lambda got, case: (
-            f"Your result is np.exp(x) without dividing by the sum along {case.shown_axis}: its "
-            f"values sum to {fmt_vector(got.sum(axis=case.requested).ravel(), limit=4)}, not 1."
-        ),
+        "Your result is np.exp(x) without dividing by the sum along {shown}: its values sum to "
+        "{sums}, not 1.",
         {"normalise": False},
         name="not_normalised",
     ),
@@ -225,23 +173,15 @@ CHECKER = Checker(
     example="check_softmax(my_softmax)",
     cases=cases,
     reference=softmax_variant,
-    read=read_array("Your softmax's result"),
+    outputs=(("Your softmax's result", "out", "x.shape"),),
     call=_call,
-    shape_message=lambda got, case: (
-        shape_problem("Your softmax's result", got.shape, case.x.shape, "x.shape")
-        + " Softmax keeps the shape; keep the reduced axis with keepdims=True in the max and "
-        "the sum so that they broadcast back."
-    ),
-    values_message=lambda got, case: (
-        "wrong_values",
-        (
-            f"Your softmax has the right shape {fmt_shape(case.x.shape)} but "
-            f"{difference_clause('out', got, softmax_variant(case))} for {case.shown_axis}. "
-            "Compute e = np.exp(x - x.max(axis=axis, keepdims=True)), then e / e.sum(axis=axis, "
-            "keepdims=True)."
-        ),
-    ),
+    facts=_facts,
     mistakes=MISTAKES,
+    shape_fallback="{problem} Softmax keeps the shape; keep the reduced axis with keepdims=True "
+    "in the max and the sum so that they broadcast back.",
+    values_fallback="Your softmax has the right shape {shape} but {difference} for {shown}. "
+    "Compute e = np.exp(x - x.max(axis=axis, keepdims=True)), then e / e.sum(axis=axis, "
+    "keepdims=True).",
     passed=(
         "your softmax sums to 1 along the requested axis (axis=0, the default -1 and axis=1 on "
         "x of shape (3, 4, 5), and the default on a square (4, 4) matrix) and stays finite for "
