@@ -115,18 +115,15 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
-    """One row of a mistake table.
+    """One row of a mistake table; its message is the checker's ``messages[row.label]``.
 
-    ``message`` is a template of the checker's facts. The row matches when the learner's
-    result equals ``reference(case, **switches)`` for one of its ``variants`` (a dict of
-    switches, or a tuple of them), or when ``test(got, case, fn)`` is true. ``name`` tells rows
-    with the same ``key`` apart (tests plant every row). ``evident_in``: the index of an output
-    that shows the mistake on its own, so it is still named when another mistake changes the
-    other outputs too.
+    The row matches when the learner's result equals ``reference(case, **switches)`` for one
+    of its ``variants`` (a dict of switches, or a tuple of them), or when ``test(got, case, fn)``
+    is true. ``name`` tells rows with the same ``key`` apart. ``evident_in``: the index of an
+    output that shows the mistake on its own, even when another mistake changes the others.
     """
 
     key: str
-    message: str
     variants: dict | tuple = ()
     test: Callable | None = None
     name: str = ""
@@ -211,7 +208,7 @@ class Checker:
     ``cases() -> [Case]``; ``reference(case, **switches)`` is the library's answer (an array
     or a tuple), or with switches what a mistake produces. ``outputs`` names each returned
     array: (subject, name, layout), e.g. ("Your weights", "weights", "(..., T_q, T_k)").
-    Templates quote ``facts(got, case, switches)`` (field -> function) and, for each output
+    ``messages`` maps each row's label to its template. Templates quote ``facts(got, case, switches)`` (field -> function) and, for each output
     name n, ``{n_problem}`` (its shape problem), ``{n_shape}``, ``{n_right_shape}`` and
     ``{n_difference}``; ``{subject}``, ``{problem}``, ``{shape}`` and ``{difference}`` are
     those of the first wrong output. A wrong shape or wrong values that no row names get
@@ -230,6 +227,7 @@ class Checker:
     shape_mistakes: tuple = ()
     shape_fallback: str | Callable = "{problem}"
     values_fallback: str | Callable = "{subject} has the right shape {shape} but {difference}."
+    messages: dict = dataclasses.field(default_factory=dict)
     facts: Callable = lambda got, case, switches: {}
     read: Callable | None = None
     call: Callable = call_case
@@ -273,7 +271,7 @@ class Checker:
         facts = Facts(self._facts(got, case) | self.facts(got, case, switches))
         note = f" {self.note.format_map(facts)}" if self.note and key == "wrong_values" else ""
         if row is not None:
-            fail(row.key, row.message.format_map(facts) + note, row.label)
+            fail(row.key, self.messages[row.label].format_map(facts) + note, row.label)
         answer = (
             fallback.format_map(facts) if isinstance(fallback, str) else fallback(got, case, facts)
         )

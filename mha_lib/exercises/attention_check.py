@@ -11,23 +11,8 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import (
-    Case,
-    Checker,
-    Mistake,
-    close,
-    fmt_number,
-    fmt_vector,
-    nonfinite_where_finite,
-)
-from .masked_softmax_check import (
-    MASK_AFTER_SOFTMAX,
-    MASK_INVERTED,
-    MASKED_WITH_ZERO,
-    WEIGHTS_MISTAKES,
-    mask_facts,
-    masked_softmax,
-)
+from ._harness import Case, Checker, Mistake, close, fmt_number, fmt_vector, nonfinite_where_finite
+from .masked_softmax_check import MASK_MESSAGES, MASK_ROWS, WEIGHTS_ROWS, mask_facts, masked_softmax
 from .result import CheckResult
 
 # A mask with a pattern, True = may attend: not symmetric (T_q=5 ≠ T_k=7), every row and
@@ -44,21 +29,16 @@ PATTERN_MASK = np.array(
     dtype=bool,
 )
 LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
+UNSTABLE_MESSAGE = (
+    "With large scores (up to {largest} after scaling) your {broken}: np.exp overflows to inf. "
+    "Subtract each row's maximum before np.exp (a stable softmax); the weights do not change."
+)
 
 
 def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=False, **masking):
-    """``mha_lib.scaled_dot_product_attention``, with one switch per mistake.
-
-    Args:
-        q, k, v: ``(..., T_q, d_k)``, ``(..., T_k, d_k)``, ``(..., T_k, d_v)``.
-        mask: bool, broadcastable to ``(..., T_q, T_k)``; True = may attend.
-        divisor: what q @ kᵀ is divided by instead of ``sqrt(d_k)`` (1 = no scaling).
-        values_from_keys: the weighted sum over k instead of v.
-        masking: the switches of :func:`masked_softmax` (axis, invert_mask, fill, ...).
-
-    Returns:
-        ``(output (..., T_q, d_v), weights (..., T_q, T_k))``.
-    """
+    """``mha_lib.scaled_dot_product_attention``, with one switch per mistake: q @ kᵀ divided by
+    ``divisor`` instead of √d_k, the weighted sum over k (``values_from_keys``), and the
+    switches of :func:`masked_softmax`. Returns ``(output (..., T_q, d_v), weights)``."""
     if divisor is None and not values_from_keys and not masking:
         return mha_lib.scaled_dot_product_attention(q, k, v, mask)
     scores = mha_lib.attention_scores(q, k)  # (..., T_q, T_k), divided by √d_k
@@ -69,7 +49,7 @@ def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=Fals
 
 
 def unstable(got, case, fn) -> bool:
-    """A mistake table's test: NaN or inf where the reference is finite, with huge scores."""
+    """NaN or inf where the reference is finite, with huge scores."""
     pairs = zip(got, case.reference())
     return case.extra.get("large", False) and any(
         g is not None and nonfinite_where_finite(g, e).any() for g, e in pairs
@@ -94,14 +74,6 @@ def unstable_facts(got, case) -> dict:
         return f"output for position {row[-1]} is {fmt_vector(output[row])}"
 
     return {"broken": broken, "largest": lambda: fmt_number(case.largest_scaled_score())}
-
-
-UNSTABLE = Mistake(
-    "unstable_softmax",
-    "With large scores (up to {largest} after scaling) your {broken}: np.exp overflows to inf. "
-    "Subtract each row's maximum before np.exp (a stable softmax); the weights do not change.",
-    test=unstable,
-)
 
 
 class AttentionCase(Case):
@@ -151,13 +123,14 @@ def cases() -> list[AttentionCase]:
 def _facts(got, case, switches) -> dict:
     weights, right_weights = got[1], case.reference()[1]
     first = (0,) * (weights.ndim - 1)  # the first query of the first batch and head
+    d_k = case.q.shape[-1]
     return (
         unstable_facts(got, case)
         | mask_facts(weights, case.mask)
         | {
             "fix": lambda: "np.where(mask, scores, -np.inf)",
-            "d_k": lambda: case.q.shape[-1],
-            "sqrt_d_k": lambda: fmt_number(math.sqrt(case.q.shape[-1])),
+            "d_k": lambda: d_k,
+            "sqrt_d_k": lambda: fmt_number(math.sqrt(d_k)),
             "T_q": lambda: case.q.shape[-2],
             "T_k": lambda: case.k.shape[-2],
             "top": lambda: fmt_number(weights[first].max()),
@@ -167,8 +140,8 @@ def _facts(got, case, switches) -> dict:
     )
 
 
-def _weights_right(got, case, fn) -> bool:
-    return close(got[1], case.reference()[1])
+def _swapped(got, case, fn) -> bool:
+    return tuple(g.shape for g in got) == tuple(r.shape for r in case.reference()[::-1])
 
 
 CHECKER = Checker(
@@ -182,66 +155,49 @@ CHECKER = Checker(
     ),
     facts=_facts,
     mistakes=(
-        UNSTABLE,
-        Mistake(
-            "missing_scale",
-            "Your weights are softmax(q @ kᵀ) without dividing the scores by √d_k = {sqrt_d_k} "
-            "(d_k = {d_k}), so they are too peaked: the largest weight of query 0 is {top} "
-            "instead of {right_top}. Divide the scores by np.sqrt(d_k) before the softmax.",
-            {"divisor": "1"},
-        ),
-        Mistake(
-            "scale_by_d",
-            "You divided the scores by d_k = {d_k} instead of √d_k = {sqrt_d_k}, so the weights "
-            "are too flat: the largest weight of query 0 is {top} instead of {right_top}. "
-            "Divide by np.sqrt(d_k).",
-            {"divisor": "d"},
-        ),
-        Mistake(
-            "softmax_wrong_axis",
-            "Your weights sum to 1 down each column (over the {T_q} queries, axis -2) instead "
-            "of along each row (over the {T_k} keys): row 0 sums to {row_0_sum}. Normalise with "
-            "axis=-1 so that each query's weights over the {T_k} keys sum to 1.",
-            {"axis": -2},
-        ),
-        Mistake("mask_inverted", MASK_INVERTED, {"invert_mask": True}),
-        Mistake("mask_after_softmax", MASK_AFTER_SOFTMAX, {"after_softmax": True}),
-        Mistake("masked_with_zero", MASKED_WITH_ZERO, {"fill": 0.0}),
+        Mistake("unstable_softmax", test=unstable),
+        Mistake("missing_scale", {"divisor": "1"}),
+        Mistake("scale_by_d", {"divisor": "d"}),
+        Mistake("softmax_wrong_axis", {"axis": -2}),
+        *MASK_ROWS,
         Mistake(
             "wrong_values",
-            "Your weights are right but your output is not: {output_difference}. The output is "
-            "the weighted sum of the values: output = weights @ v.",
-            test=_weights_right,
+            test=lambda got, case, fn: close(got[1], case.reference()[1]),
             name="output_only",
         ),
-        *WEIGHTS_MISTAKES,
+        *WEIGHTS_ROWS,
     ),
     shape_mistakes=(
+        Mistake("wrong_shape", test=_swapped, name="swapped"),
         Mistake(
             "wrong_shape",
-            "Your output has shape {output_shape} and your weights {weights_shape}: they are "
-            "swapped. Return (output, weights), with output {output_right_shape} = (..., T_q, "
-            "d_v) first.",
-            test=lambda got, case, fn: (
-                tuple(g.shape for g in got) == tuple(r.shape for r in case.reference()[::-1])
-            ),
-            name="swapped",
-        ),
-        Mistake(
-            "wrong_shape",
-            "{weights_problem} There is one weight for each query and each key: softmax(q @ kᵀ "
-            "/ √d_k).",
             test=lambda got, case, fn: got[1].shape != case.reference()[1].shape,
             name="weights_shape",
         ),
-        Mistake(
-            "wrong_shape",
-            "{output_problem} Its last axis has d_k entries: the weighted sum is over v, output "
-            "= weights @ v.",
-            {"values_from_keys": True},
-            name="values_from_keys",
-        ),
+        Mistake("wrong_shape", {"values_from_keys": True}, name="values_from_keys"),
     ),
+    messages={
+        **MASK_MESSAGES,
+        "unstable_softmax": UNSTABLE_MESSAGE,
+        "missing_scale": "Your weights are softmax(q @ kᵀ) without dividing the scores by √d_k = "
+        "{sqrt_d_k} (d_k = {d_k}), so they are too peaked: the largest weight of query 0 is "
+        "{top} instead of {right_top}. Divide the scores by np.sqrt(d_k) before the softmax.",
+        "scale_by_d": "You divided the scores by d_k = {d_k} instead of √d_k = {sqrt_d_k}, so the "
+        "weights are too flat: the largest weight of query 0 is {top} instead of {right_top}. "
+        "Divide by np.sqrt(d_k).",
+        "softmax_wrong_axis": "Your weights sum to 1 down each column (over the {T_q} queries, "
+        "axis -2) instead of along each row (over the {T_k} keys): row 0 sums to {row_0_sum}. "
+        "Normalise with axis=-1 so that each query's weights over the {T_k} keys sum to 1.",
+        "output_only": "Your weights are right but your output is not: {output_difference}. The "
+        "output is the weighted sum of the values: output = weights @ v.",
+        "swapped": "Your output has shape {output_shape} and your weights {weights_shape}: they "
+        "are swapped. Return (output, weights), with output {output_right_shape} = (..., T_q, "
+        "d_v) first.",
+        "weights_shape": "{weights_problem} There is one weight for each query and each key: "
+        "softmax(q @ kᵀ / √d_k).",
+        "values_from_keys": "{output_problem} Its last axis has d_k entries: the weighted sum is "
+        "over v, output = weights @ v.",
+    },
     shape_fallback="{output_problem} Multiply the weights by v (not k): output = weights @ v.",
     values_fallback="Your weights have the right shape {weights_shape} but {weights_difference}. "
     "Compute softmax(q @ kᵀ / np.sqrt(d_k), axis=-1), masking the scores first.",
@@ -254,17 +210,9 @@ CHECKER = Checker(
 
 
 def check_attention(fn) -> CheckResult:
-    """Check scaled dot-product attention: ``softmax(q @ kᵀ / √d_k, masked) @ v``.
-
-    The learner's function: ``fn(q, k, v, mask=None) -> (output, weights)`` with q
-    ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``, v ``(..., T_k, d_v)`` and an optional bool
-    mask broadcastable to ``(..., T_q, T_k)`` (True = may attend); returns output
-    ``(..., T_q, d_v)`` and weights ``(..., T_q, T_k)``. Checked with T_q ≠ T_k, d_k ≠ d_v,
-    without and with a patterned mask, with batch and head axes, and with huge scores.
-
-    Recognises: ``missing_scale``, ``scale_by_d``, ``softmax_wrong_axis``, ``mask_inverted``,
-    ``mask_after_softmax``, ``masked_with_zero``, ``unstable_softmax``, ``wrong_shape``,
-    ``wrong_values``, ``raised``, ``wrong_type``.
+    """Check ``fn(q, k, v, mask=None) -> (output, weights)``: q ``(..., T_q, d_k)``, k
+    ``(..., T_k, d_k)``, v ``(..., T_k, d_v)``, an optional bool mask (True = may attend);
+    weights ``softmax(q @ kᵀ / √d_k, masked)`` ``(..., T_q, T_k)``, output ``weights @ v``.
 
     Used in notebooks/06_weighted_sum.ipynb.
     """

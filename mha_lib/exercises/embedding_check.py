@@ -30,14 +30,8 @@ def cases() -> list[Case]:
 def embedding_variant(
     case, *, transpose=False, columns=False, one_hot_only=False, transposed_table=False
 ):
-    """``mha_lib.data.embed(token_ids, table)``, with one switch per mistake.
-
-    Args:
-        transpose: the result transposed, one column per token.
-        columns: columns of the table, ``table[:, token_ids]``.
-        one_hot_only: the one-hot matrix, not multiplied by the table.
-        transposed_table: rows of the transposed table, ``table.T[token_ids]``.
-    """
+    """``mha_lib.data.embed(token_ids, table)``, with one switch per mistake: the result
+    transposed, ``table[:, token_ids]``, the one-hot matrix alone, ``table.T[token_ids]``."""
     ids, table = case.token_ids, case.table
     if one_hot_only:
         return np.eye(table.shape[0])[ids]  # (seq_len, vocab_size)
@@ -61,36 +55,22 @@ def _facts(got, case, switches) -> dict:
 
 
 SHAPE_MISTAKES = (
-    Mistake(
-        "wrong_shape",
-        "{problem} It is the transpose, with each token's vector as a column: return "
-        "table[token_ids], one row per token.",
-        {"transpose": True},
-        name="transposed",
-    ),
-    Mistake(
-        "wrong_shape",
-        "{problem} You took columns of the table (table[:, token_ids]); each token's vector is a "
-        "row of the (vocab_size, d_model) table: table[token_ids].",
-        {"columns": True},
-        name="columns",
-    ),
-    Mistake(
-        "wrong_shape",
-        "{problem} It is the one-hot matrix (seq_len, vocab_size) = {shape}: multiply it by the "
-        "table, one_hot @ table, to get {expected_shape}.",
-        {"one_hot_only": True},
-        name="one_hot_not_multiplied",
-    ),
-    Mistake(
-        "wrong_shape",
-        "{problem} Each row holds {vocab_size} numbers (vocab_size), a column of the table, so "
-        "you indexed the transposed table: take rows of the (vocab_size, d_model) table, "
-        "table[token_ids].",
-        {"transposed_table": True},
-        name="transposed_table",
-    ),
+    Mistake("wrong_shape", {"transpose": True}, name="transposed"),
+    Mistake("wrong_shape", {"columns": True}, name="columns"),
+    Mistake("wrong_shape", {"one_hot_only": True}, name="one_hot_not_multiplied"),
+    Mistake("wrong_shape", {"transposed_table": True}, name="transposed_table"),
 )
+MESSAGES = {
+    "transposed": "{problem} It is the transpose, with each token's vector as a column: return "
+    "table[token_ids], one row per token.",
+    "columns": "{problem} You took columns of the table (table[:, token_ids]); each token's "
+    "vector is a row of the (vocab_size, d_model) table: table[token_ids].",
+    "one_hot_not_multiplied": "{problem} It is the one-hot matrix (seq_len, vocab_size) = "
+    "{shape}: multiply it by the table, one_hot @ table, to get {expected_shape}.",
+    "transposed_table": "{problem} Each row holds {vocab_size} numbers (vocab_size), a column of "
+    "the table, so you indexed the transposed table: take rows of the (vocab_size, d_model) "
+    "table, table[token_ids].",
+}
 
 
 def _values_fallback(got, case, facts) -> tuple[str, str]:
@@ -144,6 +124,7 @@ CHECKER = Checker(
     "{d_model} numbers.",
     values_fallback=_values_fallback,
     shape_mistakes=SHAPE_MISTAKES,
+    messages=MESSAGES,
     passed=(
         "your lookup returns table[token_ids]: for 10 token ids and a (9, 12) table you return "
         "the (10, 12) rows, and a second example agrees too."
@@ -152,14 +133,8 @@ CHECKER = Checker(
 
 
 def check_embedding(fn) -> CheckResult:
-    """Check an embedding lookup: one table row per token id.
-
-    The learner's function: ``fn(token_ids, table) -> (seq_len, d_model)`` with ``token_ids``
-    ``(seq_len,)`` integers and ``table`` ``(vocab_size, d_model)``; row i of the result must
-    be ``table[token_ids[i]]`` (any method: indexing, one-hot @ table, a loop, torch).
-
-    Recognises: ``wrong_shape`` (transposed, one-hot not multiplied, transposed table),
-    ``wrong_values`` (rows off by one or from the wrong ids), ``raised``, ``wrong_type``.
+    """Check ``fn(token_ids, table) -> (seq_len, d_model)``: row i is ``table[token_ids[i]]``
+    (any method: indexing, one-hot @ table, a loop, torch).
 
     Used in notebooks/01_input_vectors.ipynb.
     """

@@ -134,24 +134,16 @@ SPLIT_CHECKER = Checker(
     facts=_split_facts,
     shape_fallback="{problem} {fix}",
     values_fallback=_split_values_fallback,
-    shape_mistakes=(
-        Mistake(
-            "split_without_transpose",
-            "{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not swap "
-            "seq_len and num_heads, so no head can attend over all positions: add "
-            "np.swapaxes(x, -3, -2).",
-            {"heads_last": True},
-            name="heads_last",
-        ),
-    ),
-    mistakes=(
-        Mistake(
-            "split_without_transpose",
-            "Your result has the right shape {shape} but you only reshaped: head 0 at position "
-            "1 holds {head_0_position_1} instead of features 0–{last_feature} of token 1. {fix}",
-            {"transpose": False},
-        ),
-    ),
+    shape_mistakes=(Mistake("split_without_transpose", {"heads_last": True}, name="heads_last"),),
+    mistakes=(Mistake("split_without_transpose", {"transpose": False}),),
+    messages={
+        "heads_last": "{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not "
+        "swap seq_len and num_heads, so no head can attend over all positions: add "
+        "np.swapaxes(x, -3, -2).",
+        "split_without_transpose": "Your result has the right shape {shape} but you only "
+        "reshaped: head 0 at position 1 holds {head_0_position_1} instead of features "
+        "0–{last_feature} of token 1. {fix}",
+    },
     passed=(
         "your split gives (2, 3, 5, 4) = (batch, num_heads, seq_len, d_head) for x (2, 5, 12) "
         "with 3 heads, with every head holding its own columns of every position; also without "
@@ -161,16 +153,8 @@ SPLIT_CHECKER = Checker(
 
 
 def check_split_heads(fn) -> CheckResult:
-    """Check splitting the model dimension into heads: reshape, then swap seq_len and heads.
-
-    The learner's function: ``fn(x, num_heads) -> (..., num_heads, seq_len, d_head)`` with x
-    ``(..., seq_len, d_model)`` and ``d_head = d_model // num_heads``; head h holds columns
-    ``h * d_head : (h + 1) * d_head`` of every position. Checked on x of shape (2, 5, 12) with
-    3 heads and on x of shape (5, 12) (no batch axis) with 4 heads.
-
-    Recognises: ``split_without_transpose`` (reshape only, whether to (..., num_heads,
-    seq_len, d_head) or to (..., seq_len, num_heads, d_head)), ``wrong_shape``,
-    ``wrong_values``, ``raised``, ``wrong_type``.
+    """Check ``fn(x, num_heads) -> (..., num_heads, seq_len, d_head)``: x ``(..., seq_len,
+    d_model)``; head h holds columns ``h * d_head : (h + 1) * d_head`` of every position.
 
     Used in notebooks/07_multiple_heads.ipynb.
     """
@@ -238,17 +222,16 @@ MERGE_CHECKER = Checker(
     values_fallback="Your result has the right shape {shape} but different values: position t "
     "must hold head 0, head 1, …, head {last_head} of position t side by side. {fix}",
     shape_mistakes=(
-        Mistake("heads_summed", _HEADS_COMBINED % "added", {"combine": "sum"}, name="sum"),
-        Mistake("heads_summed", _HEADS_COMBINED % "averaged", {"combine": "mean"}, name="mean"),
+        Mistake("heads_summed", {"combine": "sum"}, name="sum"),
+        Mistake("heads_summed", {"combine": "mean"}, name="mean"),
     ),
-    mistakes=(
-        Mistake(
-            "merge_without_transpose",
-            "Your result has the right shape {shape} but you only reshaped: {columns} holds "
-            "{source} instead of head 1 at position 0. {fix}",
-            {"transpose": False},
-        ),
-    ),
+    mistakes=(Mistake("merge_without_transpose", {"transpose": False}),),
+    messages={
+        "sum": _HEADS_COMBINED % "added",
+        "mean": _HEADS_COMBINED % "averaged",
+        "merge_without_transpose": "Your result has the right shape {shape} but you only "
+        "reshaped: {columns} holds {source} instead of head 1 at position 0. {fix}",
+    },
     passed=(
         "your merge gives (2, 5, 12) = (batch, seq_len, num_heads * d_head) for x (2, 3, 5, 4), "
         "with the heads side by side in order; also without a batch axis."
@@ -257,16 +240,8 @@ MERGE_CHECKER = Checker(
 
 
 def check_merge_heads(fn) -> CheckResult:
-    """Check merging heads: swap heads and seq_len back, then put the heads side by side.
-
-    The learner's function: ``fn(x) -> (..., seq_len, num_heads * d_head)`` with x ``(...,
-    num_heads, seq_len, d_head)``; columns ``h * d_head : (h + 1) * d_head`` of each position
-    hold head h (concatenation, not a sum). Checked on x of shape (2, 3, 5, 4) and on x of
-    shape (4, 5, 3) (no batch axis).
-
-    Recognises: ``merge_without_transpose`` (reshape only), ``heads_summed`` (heads added or
-    averaged instead of concatenated), ``wrong_shape``, ``wrong_values``, ``raised``,
-    ``wrong_type``.
+    """Check ``fn(x) -> (..., seq_len, num_heads * d_head)``: x ``(..., num_heads, seq_len,
+    d_head)``; the heads side by side (concatenated, not summed) in each position.
 
     Lesson 07 teaches merge_heads; no lesson exercise uses this checker yet (spare).
     """

@@ -1,6 +1,6 @@
 """Checker for lesson 05: a softmax over the keys that gives blocked keys weight exactly 0.
 
-Also home of the masking step, its mistakes and their evidence, shared with the attention
+Also home of the masking step, its mistakes and their messages, shared with the attention
 checkers.
 """
 
@@ -10,15 +10,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import (
-    Case,
-    Checker,
-    Mistake,
-    fmt_index,
-    fmt_number,
-    fmt_vector,
-    outputs,
-)
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, fmt_vector, outputs
 from .result import CheckResult
 
 # True = may attend. T_q=4 ≠ T_k=6, and every row and every column holds both True and
@@ -27,44 +19,37 @@ PATTERN_MASK = np.array(
     [[1, 1, 0, 0, 0, 1], [0, 1, 1, 0, 1, 0], [1, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]], dtype=bool
 )
 FULLY_MASKED_ROW = 2  # the query of the last case whose keys are all blocked
-FIX = "np.where(mask, scores, -np.inf), then the softmax"
 # Messages shared with the attention checkers; {fix} is how the course writes the masking.
-MASK_INVERTED = (
-    "Your weights are 0 where the mask is True and non-zero where it is False: {leak}. Here "
-    'True means "may attend" (as in F.scaled_dot_product_attention; nn.MultiheadAttention '
-    "uses the opposite): keep the scores where mask is True, {fix}."
-)
-MASK_AFTER_SOFTMAX = (
-    "You applied the mask after the softmax, so the rows no longer sum to 1 ({row_sum}). Mask "
-    "the scores before the softmax: {fix}."
-)
-MASKED_WITH_ZERO = (
-    "You set the blocked scores to 0 (or multiplied the scores by the mask), but e^0 = 1, so "
-    "blocked keys still get weight: {leak}. Block them with -inf instead: {fix}."
+MASK_MESSAGES = {
+    "mask_inverted": "Your weights are 0 where the mask is True and non-zero where it is False: "
+    '{leak}. Here True means "may attend" (as in F.scaled_dot_product_attention; '
+    "nn.MultiheadAttention uses the opposite): keep the scores where mask is True, {fix}.",
+    "mask_after_softmax": "You applied the mask after the softmax, so the rows no longer sum to "
+    "1 ({row_sum}). Mask the scores before the softmax: {fix}.",
+    "masked_with_zero": "You set the blocked scores to 0 (or multiplied the scores by the mask), "
+    "but e^0 = 1, so blocked keys still get weight: {leak}. Block them with -inf instead: {fix}.",
+    "nan_weights": "Your weights contain nan or inf: {weights_difference}. If you masked by "
+    "multiplying, 0 * -inf is nan; use {fix}.",
+    "blocked_keys_weighted": "Blocked keys still get weight: {leak}. Set the blocked scores to "
+    "-np.inf before the softmax so that their weights are exactly 0.",
+    "rows_not_normalised": "Each query's weights must sum to 1 over its allowed keys, but "
+    "{row_sum}; {weights_difference}. Use softmax(scores, axis=-1).",
+}
+MASK_ROWS = tuple(  # rows for the masking mistakes, in the order every checker tries them
+    Mistake(key, {switch: value})
+    for key, switch, value in (
+        ("mask_inverted", "invert_mask", True),
+        ("mask_after_softmax", "after_softmax", True),
+        ("masked_with_zero", "fill", 0.0),
+    )
 )
 
 
-def masked_softmax(
-    scores,
-    mask,
-    *,
-    axis=-1,
-    fill=-np.inf,
-    invert_mask=False,
-    use_mask=True,
-    after_softmax=False,
-    nan_rows=False,
-):
-    """``mha_lib.softmax(np.where(mask, scores, -inf), axis)``, with one switch per mistake.
-
-    Args:
-        scores: ``(..., T_q, T_k)``; mask: bool broadcastable to it (True = may attend) or None.
-        axis: -1 is right (over the keys); -2 normalises over the queries.
-        fill: the value blocked scores get (0 and -1e9 are mistakes).
-        invert_mask: treat True as "blocked"; use_mask: False ignores the mask.
-        after_softmax: multiply the weights by the mask after the softmax instead.
-        nan_rows: a query with every key blocked gets NaN weights instead of zeros.
-    """
+def masked_softmax(scores, mask, *, axis=-1, fill=-np.inf, invert_mask=False, use_mask=True,
+                   after_softmax=False, nan_rows=False):  # fmt: skip
+    """``mha_lib.softmax(np.where(mask, scores, -inf), axis)``, with one switch per mistake:
+    another ``axis`` or ``fill``, the mask inverted or unused (``use_mask=False``), applied
+    ``after_softmax``, or NaN for a query whose keys are all blocked (``nan_rows``)."""
     if mask is None or not use_mask:
         return mha_lib.softmax(scores, axis=axis)
     allowed = np.broadcast_to(~mask if invert_mask else mask, scores.shape)  # (..., T_q, T_k)
@@ -85,6 +70,11 @@ def _allowed(weights, mask):
     return np.ones(weights.shape, bool) if mask is None else np.broadcast_to(mask, weights.shape)
 
 
+def _leaks(weights, mask):
+    """Where a blocked key has weight."""
+    return ~_allowed(weights, mask) & (np.abs(weights) > 1e-6)
+
+
 def _unnormalised_rows(weights, mask):
     """Rows that have an allowed key but do not sum to 1."""
     return _allowed(weights, mask).any(-1) & ~np.isclose(weights.sum(axis=-1), 1, atol=1e-4)
@@ -95,7 +85,7 @@ def mask_facts(weights, mask) -> dict:
     ("weights[0] sums to 0.41", the first row with an allowed key not summing to 1)."""
 
     def leak():
-        index = first_index(~_allowed(weights, mask) & (np.abs(weights) > 1e-6))
+        index = first_index(_leaks(weights, mask))
         at = tuple(0 if size == 1 else i for i, size in zip(index[-mask.ndim :], mask.shape))
         value = fmt_number(weights[index])
         return f"weights{fmt_index(index)} is {value} although mask{fmt_index(at)} is False"
@@ -111,33 +101,14 @@ def _weights(got):
     return outputs(got)[-1]  # the weights are the last output of every attention checker
 
 
-# Rows for wrong weights, shared with the attention checkers (after their own rows).
-WEIGHTS_MISTAKES = (
-    Mistake(
-        "wrong_values",
-        "Your weights contain nan or inf: {weights_difference}. If you masked by multiplying, "
-        "0 * -inf is nan; use {fix}.",
-        test=lambda got, case, fn: not np.isfinite(_weights(got)).all(),
-        name="nan_weights",
-    ),
-    Mistake(
-        "wrong_values",
-        "Blocked keys still get weight: {leak}. Set the blocked scores to -np.inf before the "
-        "softmax so that their weights are exactly 0.",
-        test=lambda got, case, fn: (
-            case.mask is not None
-            and (~_allowed(_weights(got), case.mask) & (np.abs(_weights(got)) > 1e-6)).any()
-        ),
-        name="blocked_keys_weighted",
-    ),
-    Mistake(
-        "wrong_values",
-        "Each query's weights must sum to 1 over its allowed keys, but {row_sum}; "
-        "{weights_difference}. Use softmax(scores, axis=-1).",
-        test=lambda got, case, fn: _unnormalised_rows(_weights(got), case.mask).any(),
-        name="rows_not_normalised",
-    ),
-)
+WEIGHTS_ROWS = (  # rows for wrong weights, shared with the attention checkers (after theirs)
+    Mistake("wrong_values", test=lambda got, case, fn: not np.isfinite(_weights(got)).all(),
+            name="nan_weights"),
+    Mistake("wrong_values", name="blocked_keys_weighted", test=lambda got, case, fn: (
+        case.mask is not None and _leaks(_weights(got), case.mask).any())),
+    Mistake("wrong_values", name="rows_not_normalised", test=lambda got, case, fn: (
+        _unnormalised_rows(_weights(got), case.mask).any())),
+)  # fmt: skip
 
 
 def cases() -> list[Case]:
@@ -166,10 +137,6 @@ def cases() -> list[Case]:
     ]
 
 
-def reference(case, **switches):
-    return masked_softmax(case.scores, case.mask, **switches)
-
-
 def _facts(got, case, switches) -> dict:
     def full_row():
         index = first_index(~_allowed(got, case.mask).any(axis=-1))
@@ -178,7 +145,8 @@ def _facts(got, case, switches) -> dict:
             f"{fmt_vector(got[index])} instead of all 0"
         )
 
-    return mask_facts(got, case.mask) | {"fix": lambda: FIX, "full_row": full_row}
+    fix = "np.where(mask, scores, -np.inf), then the softmax"
+    return mask_facts(got, case.mask) | {"fix": lambda: fix, "full_row": full_row}
 
 
 CHECKER = Checker(
@@ -189,38 +157,28 @@ CHECKER = Checker(
     outputs=(("Your weights", "weights", "scores.shape"),),
     facts=_facts,
     mistakes=(
-        Mistake("mask_inverted", MASK_INVERTED, {"invert_mask": True}),
-        Mistake("mask_after_softmax", MASK_AFTER_SOFTMAX, {"after_softmax": True}),
-        Mistake("masked_with_zero", MASKED_WITH_ZERO, {"fill": 0.0}),
-        Mistake(
-            "fully_masked_nan",
-            "Your weights are right except for {full_row} (subtracting the row maximum gives "
-            "-inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). The course's "
-            "convention (mha_lib.softmax) gives such a query all-zero weights: replace a "
-            "maximum of -inf by 0 before subtracting it, and divide only where the row's total "
-            "is above 0, or call mha_lib.softmax.",
-            {"nan_rows": True},
-        ),
-        Mistake(
-            "wrong_values",
-            "Your weights are right except for {full_row}: with a large negative number instead "
-            "of -inf, such a query spreads its weight evenly over the blocked keys. Use "
-            "np.where(mask, scores, -np.inf) and a softmax that gives such a query all zeros "
-            "(as mha_lib.softmax does).",
-            {"fill": -1e9},
-            name="large_negative_fill",
-        ),
-        *WEIGHTS_MISTAKES,
+        *MASK_ROWS,
+        Mistake("fully_masked_nan", {"nan_rows": True}),
+        Mistake("wrong_values", {"fill": -1e9}, name="large_negative_fill"),
+        *WEIGHTS_ROWS,
     ),
     shape_mistakes=(
-        Mistake(
-            "wrong_shape",
-            "{problem} Boolean indexing (scores[mask]) keeps only the allowed entries, "
-            "flattened; keep every position with {fix}.",
-            test=lambda got, case, fn: got.ndim == 1,
-            name="boolean_indexing",
-        ),
+        Mistake("wrong_shape", test=lambda got, case, fn: got.ndim == 1, name="boolean_indexing"),
     ),
+    messages={
+        **MASK_MESSAGES,
+        "fully_masked_nan": "Your weights are right except for {full_row} (subtracting the row "
+        "maximum gives -inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). The "
+        "course's convention (mha_lib.softmax) gives such a query all-zero weights: replace a "
+        "maximum of -inf by 0 before subtracting it, and divide only where the row's total is "
+        "above 0, or call mha_lib.softmax.",
+        "large_negative_fill": "Your weights are right except for {full_row}: with a large "
+        "negative number instead of -inf, such a query spreads its weight evenly over the "
+        "blocked keys. Use np.where(mask, scores, -np.inf) and a softmax that gives such a "
+        "query all zeros (as mha_lib.softmax does).",
+        "boolean_indexing": "{problem} Boolean indexing (scores[mask]) keeps only the allowed "
+        "entries, flattened; keep every position with {fix}.",
+    },
     shape_fallback="{problem} The weights keep the scores' shape; the mask only broadcasts: {fix}.",
     values_fallback="Your weights have the right shape {shape} but {difference}. Compute {fix} "
     "over the last axis (the keys).",
@@ -233,19 +191,9 @@ CHECKER = Checker(
 
 
 def check_masked_softmax(fn) -> CheckResult:
-    """Check a masked softmax: blocked keys get weight 0, allowed keys' weights sum to 1.
-
-    The learner's function: ``fn(scores, mask) -> weights`` with scores ``(..., T_q, T_k)``
-    and a bool mask broadcastable to them (True = may attend); returns weights of the scores'
-    shape, the softmax over the keys with blocked positions at exactly 0, and a query whose
-    keys are all blocked getting all zeros (as ``mha_lib.softmax(np.where(mask, scores,
-    -np.inf))`` gives). Checked with T_q=4 ≠ T_k=6: a patterned (4, 6) mask, a padding mask
-    (2, 1, 6) broadcast over scores (2, 4, 6), and a mask with one fully masked query.
-
-    Recognises: ``mask_inverted``, ``mask_after_softmax``, ``masked_with_zero``,
-    ``fully_masked_nan``, ``wrong_shape``, ``wrong_values`` (e.g. the mask ignored, or -1e9
-    instead of -inf, which gives a fully masked query equal weights), ``raised``,
-    ``wrong_type``.
+    """Check ``fn(scores, mask) -> weights``: scores ``(..., T_q, T_k)``, a bool mask
+    broadcastable to them (True = may attend); the softmax over the keys with blocked keys at
+    exactly 0, and all zeros for a query whose keys are all blocked (as ``mha_lib.softmax``).
 
     Used in notebooks/05_masks.ipynb.
     """

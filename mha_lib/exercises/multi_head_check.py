@@ -12,16 +12,15 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import (
-    Case,
-    Checker,
-    Mistake,
-    close,
-    difference_clause,
-    fmt_number,
+from ._harness import Case, Checker, Mistake, close, difference_clause, fmt_number
+from .attention_check import (
+    PATTERN_MASK,
+    UNSTABLE_MESSAGE,
+    attention_variant,
+    unstable,
+    unstable_facts,
 )
-from .attention_check import PATTERN_MASK, UNSTABLE, attention_variant, unstable_facts
-from .masked_softmax_check import MASK_INVERTED, mask_facts
+from .masked_softmax_check import MASK_MESSAGES, mask_facts
 from .result import CheckResult
 
 D_MODEL = 12
@@ -37,53 +36,25 @@ NUMPY_WORDING = {
 }
 
 
-def _reshape_split(x, num_heads):
-    """The mistake: ``(..., T, d_model) -> (..., num_heads, T, d_head)`` by reshape alone."""
+def _reshape_split(x, num_heads):  # the mistake: (..., T, d_model) -> (..., H, T, d_head)
     *batch, seq_len, d_model = x.shape
     return x.reshape(*batch, num_heads, seq_len, d_model // num_heads)
 
 
-def _reshape_merge(heads):
-    """The mistake: ``(..., num_heads, T, d_head) -> (..., T, d_model)`` by reshape alone."""
+def _reshape_merge(heads):  # the mistake: (..., H, T, d_head) -> (..., T, d_model)
     *batch, num_heads, seq_len, d_head = heads.shape
     return heads.reshape(*batch, seq_len, num_heads * d_head)
 
 
-def mha_variant(
-    case,
-    *,
-    num_heads=None,
-    input_biases=True,
-    split_transpose=True,
-    divisor=None,
-    weights_unmasked=False,
-    combine_heads=None,
-    merge_transpose=True,
-    output_projection=True,
-    output_bias=True,
-    average_weights=False,
-    squeeze_heads=False,
-    **masking,
-):
-    """Multi-head attention from the library's steps, with one switch per mistake.
-
-    Args:
-        num_heads: another number of heads (1: one head over the full d_model).
-        input_biases, output_bias: False leaves out ``b_q, b_k, b_v`` / ``b_o``.
-        split_transpose, merge_transpose: False = reshape only.
-        divisor: what each head's q @ kᵀ is divided by, by name: "1", "d" (= d_head) or
-            "√d_model"; default √d_head.
-        masking: the switches of :func:`masked_softmax` (axis, invert_mask, fill, ...).
-        weights_unmasked: return the weights computed without the mask.
-        combine_heads: "sum" or "mean": return the combined heads ``(..., T_q, d_head)``
-            instead of merging them and projecting.
-        output_projection: False leaves out ``@ w_o + b_o``.
-        average_weights: average the returned weights over the heads; squeeze_heads: drop
-            the head axis of one-head weights.
-
-    Returns:
-        ``(output (..., T_q, d_model), weights (..., num_heads, T_q, T_k))``.
-    """
+def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True, divisor=None,
+                weights_unmasked=False, combine_heads=None, merge_transpose=True,
+                output_projection=True, output_bias=True, average_weights=False,
+                squeeze_heads=False, **masking):  # fmt: skip
+    """Multi-head attention from the library's steps, with one switch per mistake: another
+    ``num_heads``; no input/output biases; split or merge by reshape alone; ``divisor`` by name
+    ("1", "d" = d_head, "√d_model"); the switches of :func:`masked_softmax`; the weights
+    ``weights_unmasked``, averaged or squeezed over the heads; the heads combined by "sum" or
+    "mean" instead of merged; no output projection. Returns ``(output, weights)``."""
     params, num_heads = case.params, num_heads or case.num_heads
     inputs = ((case.query, params.w_q, params.b_q), (case.key, params.w_k, params.b_k))
     inputs += ((case.value, params.w_v, params.b_v),)
@@ -145,7 +116,7 @@ def cases() -> list[MultiHeadCase]:
     params = mha_lib.MHAParams.init(D_MODEL, seed=7)
     cross_params = mha_lib.MHAParams.init(D_MODEL, d_key_in=10, d_value_in=6, seed=8)
     plain = sequences(params, 3)
-    large = plain | {"query": LARGE_INPUT_FACTOR * plain["query"]}
+    large = {"query": LARGE_INPUT_FACTOR * plain["query"], "key": LARGE_INPUT_FACTOR * plain["key"]}
     return [
         MultiHeadCase(plain),
         MultiHeadCase(
@@ -158,10 +129,7 @@ def cases() -> list[MultiHeadCase]:
             hint="It worked with 3 heads and equal widths, so look for a place that assumes "
             "num_heads=3 or key/value widths equal to d_model (d_model is params.w_q.shape[1]).",
         ),
-        MultiHeadCase(
-            large | {"key": LARGE_INPUT_FACTOR * plain["key"]},
-            extra={"large": True},
-        ),
+        MultiHeadCase(plain | large, extra={"large": True}),
     ]
 
 
@@ -170,14 +138,16 @@ def facts(got, case, switches) -> dict:
     module checker) or :data:`NUMPY_WORDING`."""
     (output, weights), (right_output, right_weights) = got, case.reference()
     d_model, num_heads = case.params.d_model, case.num_heads
-    wording = NUMPY_WORDING | {
-        name: case.extra[name] for name in NUMPY_WORDING if name in case.extra
-    }
+    d_head = d_model // num_heads
+    wording = {name: case.extra.get(name, text) for name, text in NUMPY_WORDING.items()}
 
     def evidence():  # the largest difference in the weights if they are wrong, else the output
         if weights is not None and not close(weights, right_weights):
             return difference_clause("weights", weights, right_weights)
         return difference_clause("output", output, right_output)
+
+    def weights_clause(text):
+        return lambda: "" if weights is None else text()
 
     return (
         {name: (lambda text=text: text) for name, text in wording.items()}
@@ -186,177 +156,130 @@ def facts(got, case, switches) -> dict:
         | {
             "d_model": lambda: d_model,
             "num_heads": lambda: num_heads,
-            "d_head": lambda: d_model // num_heads,
-            "product": lambda: num_heads * (d_model // num_heads),
-            "sqrt_d_head": lambda: fmt_number(math.sqrt(d_model // num_heads)),
+            "d_head": lambda: d_head,
+            "product": lambda: num_heads * d_head,
+            "sqrt_d_head": lambda: fmt_number(math.sqrt(d_head)),
             "T_q": lambda: case.query.shape[-2],
             "T_k": lambda: case.key.shape[-2],
-            "row_sum_and": lambda: (
-                ""
-                if weights is None
-                else "the weights of query 0 in head 0 "
-                f"sum to {fmt_number(weights[0, 0, 0].sum())}, and "
-            ),
             "evidence": evidence,
-            "and_weights": lambda: (
-                ""
-                if weights is None
-                else f" and {difference_clause('weights', weights, right_weights)}"
+            "row_sum_and": weights_clause(
+                lambda: (
+                    f"the weights of query 0 in head 0 sum to "
+                    f"{fmt_number(weights[0, 0, 0].sum())}, and "
+                )
+            ),
+            "and_weights": weights_clause(
+                lambda: f" and {difference_clause('weights', weights, right_weights)}"
             ),
         }
     )
 
 
-_HEADS_COMBINED = (
+def _d_head_wide(got, case, fn) -> bool:
+    return got[0].shape[-1] == case.params.d_model // case.num_heads
+
+
+_COMBINED = (
     "{output_problem} You %s the {num_heads} heads' outputs, leaving d_head = {d_head} numbers "
     "per position: concatenate the heads side by side instead ({num_heads} * {d_head} = "
     "{product}), then apply the output projection."
 )
-OUTPUTS = (
-    ("Your output", "output", "(batch, T_q, d_model)"),
-    ("Your weights", "weights", "(batch, num_heads, T_q, T_k)"),
-)
-SHAPE_MISTAKES = (
-    Mistake("heads_summed", _HEADS_COMBINED % "added", {"combine_heads": "sum"}, evident_in=0),
-    Mistake(
-        "heads_summed",
-        _HEADS_COMBINED % "averaged",
-        {"combine_heads": "mean"},
-        name="heads_averaged",
-        evident_in=0,
-    ),
-    Mistake(
-        "wrong_shape",
-        "{weights_problem} You averaged the weights over the heads; return each head's weights "
-        "(one (T_q, T_k) matrix per head).",
-        {"average_weights": True},
-        name="weights_averaged",
-        evident_in=1,
-    ),
-    Mistake(
-        "wrong_shape",
-        "{weights_problem} These are the weights of one head over the full d_model: split q, k "
-        "and v into {num_heads} heads of d_head = {d_head} first: {split}.",
-        ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True}),
-        name="one_head",
-        evident_in=1,
-    ),
-    Mistake(
-        "wrong_shape",
-        "{output_problem} Its last axis has d_head = {d_head} entries: the heads must be "
-        "concatenated, not combined: {merge}.",
-        test=lambda got, case, fn: got[0].shape[-1] == case.params.d_model // case.num_heads,
-        name="d_head_wide_output",
-    ),
-    Mistake(
-        "wrong_shape",
-        "{weights_problem}",
-        test=lambda got, case, fn: got[0].shape == case.reference()[0].shape,
-        name="weights_shape",
-    ),
-)
-MISTAKES = (
-    UNSTABLE,
-    Mistake(
-        "missing_scale",
-        "Your result is multi-head attention without the 1/√d_head scaling (d_head = {d_model} "
-        "/ {num_heads} = {d_head}): {evidence}. Divide each head's scores by √d_head = "
-        "{sqrt_d_head} before the softmax.",
-        {"divisor": "1"},
-        evident_in=1,
-    ),
-    Mistake(
-        "scale_by_d",
-        "You divided each head's scores by d_head = {d_head} instead of √d_head = "
-        "{sqrt_d_head}: {evidence}. Use the square root.",
-        {"divisor": "d"},
-        evident_in=1,
-    ),
-    Mistake(
-        "wrong_values",
-        "You divided the scores by √d_model = √{d_model}, but each head compares vectors of "
-        "d_head = {d_head} numbers: {evidence}. Divide by √d_head = {sqrt_d_head}.",
-        {"divisor": "√d_model"},
-        name="sqrt_d_model",
-        evident_in=1,
-    ),
-    Mistake(
-        "softmax_wrong_axis",
-        "Your weights sum to 1 over the {T_q} queries (axis -2) instead of over the {T_k} keys "
-        "(axis -1): {row_sum_and}{evidence}. Apply the softmax with axis=-1, so that each "
-        "query's weights over the {T_k} keys sum to 1.",
-        {"axis": -2},
-        evident_in=1,
-    ),
-    Mistake("mask_inverted", MASK_INVERTED, {"invert_mask": True}, evident_in=1),
-    Mistake(
-        "split_without_transpose",
-        "You split the heads by reshape alone, so each head mixes positions: {evidence}. "
-        "Reshape to (batch, seq_len, num_heads, d_head), then move the heads in front of "
-        "seq_len: {split}.",
-        ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False}),
-        evident_in=1,
-    ),
-    Mistake(
-        "merge_without_transpose",
-        "Your weights are right but you merged the heads by reshape alone, which mixes "
-        "positions: {evidence}. Move seq_len back in front of the heads before the reshape: "
-        "{merge}.",
-        {"merge_transpose": False},
-    ),
-    Mistake(
-        "missing_output_projection",
-        "Your output is the merged heads without the output projection: {evidence}. Finish with "
-        "{output_projection}; W_O mixes what the heads found.",
-        {"output_projection": False},
-    ),
-    Mistake(
-        "wrong_values",
-        "Your output leaves out the output bias: {evidence}. Add {output_bias}.",
-        {"output_bias": False},
-        name="no_output_bias",
-    ),
-    Mistake(
-        "wrong_values",
-        "Your q, k and v leave out their biases: {evidence}. Add {input_biases} to the "
-        "projections.",
-        {"input_biases": False},
-        name="no_input_biases",
-    ),
-    Mistake(
-        "wrong_values",
-        "Your output is right, but the weights you return ignore the mask: {leak}. Return the "
-        "weights after masking, the ones your output was computed with.",
-        {"weights_unmasked": True},
-        name="weights_without_mask",
-    ),
-    Mistake(
-        "wrong_values",
-        "Your weights are right, so the mistake comes after the attention: "
-        "{output_difference}. Merge the heads with {merge}, then {output_projection}.",
-        test=lambda got, case, fn: got[1] is not None and close(got[1], case.reference()[1]),
-        name="after_the_attention",
-    ),
-    Mistake(
-        "wrong_values",
-        "Your output is right, but the weights you return are not: {weights_difference}. "
-        "Return each head's weights, the softmax of its masked, scaled scores that your output "
-        "was computed with.",
-        test=lambda got, case, fn: close(got[0], case.reference()[0]),
-        name="weights_only",
-    ),
-)
-
-
 CHECKER = Checker(
     name="check_multi_head_attention",
     example="check_multi_head_attention(multi_head_attention)",
     cases=cases,
     reference=lambda case, **switches: case.reference(**switches),
-    outputs=OUTPUTS,
+    outputs=(
+        ("Your output", "output", "(batch, T_q, d_model)"),
+        ("Your weights", "weights", "(batch, num_heads, T_q, T_k)"),
+    ),
     facts=facts,
-    mistakes=MISTAKES,
-    shape_mistakes=SHAPE_MISTAKES,
+    shape_mistakes=(
+        Mistake("heads_summed", {"combine_heads": "sum"}, evident_in=0),
+        Mistake("heads_summed", {"combine_heads": "mean"}, name="heads_averaged", evident_in=0),
+        Mistake("wrong_shape", {"average_weights": True}, name="weights_averaged", evident_in=1),
+        Mistake(
+            "wrong_shape",
+            ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True}),
+            name="one_head",
+            evident_in=1,
+        ),
+        Mistake("wrong_shape", test=_d_head_wide, name="d_head_wide_output"),
+        Mistake(
+            "wrong_shape",
+            test=lambda got, case, fn: got[0].shape == case.reference()[0].shape,
+            name="weights_shape",
+        ),
+    ),
+    mistakes=(
+        Mistake("unstable_softmax", test=unstable),
+        Mistake("missing_scale", {"divisor": "1"}, evident_in=1),
+        Mistake("scale_by_d", {"divisor": "d"}, evident_in=1),
+        Mistake("wrong_values", {"divisor": "√d_model"}, name="sqrt_d_model", evident_in=1),
+        Mistake("softmax_wrong_axis", {"axis": -2}, evident_in=1),
+        Mistake("mask_inverted", {"invert_mask": True}, evident_in=1),
+        Mistake(
+            "split_without_transpose",
+            ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False}),
+            evident_in=1,
+        ),
+        Mistake("merge_without_transpose", {"merge_transpose": False}),
+        Mistake("missing_output_projection", {"output_projection": False}),
+        Mistake("wrong_values", {"output_bias": False}, name="no_output_bias"),
+        Mistake("wrong_values", {"input_biases": False}, name="no_input_biases"),
+        Mistake("wrong_values", {"weights_unmasked": True}, name="weights_without_mask"),
+        Mistake(
+            "wrong_values",
+            name="after_the_attention",
+            test=lambda got, case, fn: got[1] is not None and close(got[1], case.reference()[1]),
+        ),
+        Mistake(
+            "wrong_values",
+            name="weights_only",
+            test=lambda got, case, fn: close(got[0], case.reference()[0]),
+        ),
+    ),
+    messages={
+        "mask_inverted": MASK_MESSAGES["mask_inverted"],
+        "unstable_softmax": UNSTABLE_MESSAGE,
+        "heads_summed": _COMBINED % "added",
+        "heads_averaged": _COMBINED % "averaged",
+        "weights_averaged": "{weights_problem} You averaged the weights over the heads; return "
+        "each head's weights (one (T_q, T_k) matrix per head).",
+        "one_head": "{weights_problem} These are the weights of one head over the full d_model: "
+        "split q, k and v into {num_heads} heads of d_head = {d_head} first: {split}.",
+        "d_head_wide_output": "{output_problem} Its last axis has d_head = {d_head} entries: the "
+        "heads must be concatenated, not combined: {merge}.",
+        "weights_shape": "{weights_problem}",
+        "missing_scale": "Your result is multi-head attention without the 1/√d_head scaling "
+        "(d_head = {d_model} / {num_heads} = {d_head}): {evidence}. Divide each head's scores by "
+        "√d_head = {sqrt_d_head} before the softmax.",
+        "scale_by_d": "You divided each head's scores by d_head = {d_head} instead of √d_head = "
+        "{sqrt_d_head}: {evidence}. Use the square root.",
+        "sqrt_d_model": "You divided the scores by √d_model = √{d_model}, but each head compares "
+        "vectors of d_head = {d_head} numbers: {evidence}. Divide by √d_head = {sqrt_d_head}.",
+        "softmax_wrong_axis": "Your weights sum to 1 over the {T_q} queries (axis -2) instead of "
+        "over the {T_k} keys (axis -1): {row_sum_and}{evidence}. Apply the softmax with axis=-1, "
+        "so that each query's weights over the {T_k} keys sum to 1.",
+        "split_without_transpose": "You split the heads by reshape alone, so each head mixes "
+        "positions: {evidence}. Reshape to (batch, seq_len, num_heads, d_head), then move the "
+        "heads in front of seq_len: {split}.",
+        "merge_without_transpose": "Your weights are right but you merged the heads by reshape "
+        "alone, which mixes positions: {evidence}. Move seq_len back in front of the heads "
+        "before the reshape: {merge}.",
+        "missing_output_projection": "Your output is the merged heads without the output "
+        "projection: {evidence}. Finish with {output_projection}; W_O mixes what the heads found.",
+        "no_output_bias": "Your output leaves out the output bias: {evidence}. Add {output_bias}.",
+        "no_input_biases": "Your q, k and v leave out their biases: {evidence}. Add "
+        "{input_biases} to the projections.",
+        "weights_without_mask": "Your output is right, but the weights you return ignore the "
+        "mask: {leak}. Return the weights after masking, the ones your output was computed with.",
+        "after_the_attention": "Your weights are right, so the mistake comes after the "
+        "attention: {output_difference}. Merge the heads with {merge}, then {output_projection}.",
+        "weights_only": "Your output is right, but the weights you return are not: "
+        "{weights_difference}. Return each head's weights, the softmax of its masked, scaled "
+        "scores that your output was computed with.",
+    },
     shape_fallback="{output_problem} Merging the heads side by side gives (batch, T_q, d_model), "
     "and the output projection keeps that shape: {output_projection}.",
     values_fallback="Your output has the right shape {output_right_shape} but "
@@ -371,20 +294,10 @@ CHECKER = Checker(
 
 
 def check_multi_head_attention(fn) -> CheckResult:
-    """Check multi-head attention: project, split into heads, attend, merge, project.
-
-    The learner's function: ``fn(query, key, value, params, num_heads, mask=None) ->
-    (output, weights)`` with query ``(..., T_q, d_query_in)``, key ``(..., T_k, d_key_in)``,
-    value ``(..., T_k, d_value_in)``, ``params`` an :class:`~mha_lib.MHAParams` (used
-    as ``x @ w + b``) and an optional bool mask (True = may attend) broadcastable to the
-    weights; returns output ``(..., T_q, d_model)`` and per-head weights ``(..., num_heads,
-    T_q, T_k)``. Checked with batch 2, T_q=5 ≠ T_k=7, d_model=12 with 3 and 4 heads, a
-    patterned mask, key/value widths 10 and 6, and huge scores.
-
-    Recognises: ``missing_scale``, ``scale_by_d``, ``softmax_wrong_axis``, ``mask_inverted``,
-    ``unstable_softmax``, ``split_without_transpose``, ``merge_without_transpose``,
-    ``heads_summed``, ``missing_output_projection``, ``wrong_shape``, ``wrong_values``,
-    ``raised``, ``wrong_type``.
+    """Check ``fn(query, key, value, params, num_heads, mask=None) -> (output, weights)``:
+    project with ``params`` (:class:`~mha_lib.MHAParams`, ``x @ w + b``), split into heads,
+    attend, merge, project; output ``(..., T_q, d_model)``, per-head weights ``(...,
+    num_heads, T_q, T_k)``.
 
     Used in notebooks/08_concat_and_output_projection.ipynb.
     """

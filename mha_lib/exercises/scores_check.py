@@ -8,14 +8,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import (
-    Case,
-    Checker,
-    Mistake,
-    fmt_index,
-    fmt_number,
-    scale_factor,
-)
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, scale_factor
 from .result import CheckResult
 
 D_K = 16  # √16 = 4, so a missing or wrong scale is easy to see in the numbers
@@ -38,13 +31,10 @@ def cases() -> list[Case]:
 def _divisors(case) -> dict[str, float]:
     """What a learner may divide q @ kᵀ by, by name."""
     d_k, seq_len_q, seq_len_k = case.q.shape[-1], case.q.shape[-2], case.k.shape[-2]
-    return {
-        "1": 1.0,
-        "d_k": float(d_k),
-        "1/√d_k": 1 / math.sqrt(d_k),
-        "√T_q": math.sqrt(seq_len_q),
-        "√T_k": math.sqrt(seq_len_k),
-    }
+    names = ("1", "d_k", "1/√d_k", "√T_q", "√T_k")
+    return dict(
+        zip(names, (1.0, d_k, 1 / math.sqrt(d_k), math.sqrt(seq_len_q), math.sqrt(seq_len_k)))
+    )
 
 
 def scores_variant(case, *, divisor=None, keys_first=False):
@@ -75,6 +65,14 @@ def _facts(got, case, switches) -> dict:
     }
 
 
+def _softmax_applied(got, case, fn) -> bool:
+    return np.all(got >= 0) and np.allclose(got.sum(-1), 1, atol=1e-4)
+
+
+def _other_divisor(got, case, fn) -> bool:
+    return bool(scale_factor(got, scores_variant(case, divisor="1")))
+
+
 _EVIDENCE = "{at} is {value} instead of {right}"
 CHECKER = Checker(
     name="check_scores",
@@ -84,57 +82,31 @@ CHECKER = Checker(
     outputs=(("Your scores", "scores", "(..., T_q, T_k)"),),
     facts=_facts,
     mistakes=(
-        Mistake(
-            "missing_scale",
-            "Your scores are q @ kᵀ without the scaling: {at} is {value} but should be {raw} / "
-            "√{d_k} = {right}. Divide by np.sqrt(d_k), where d_k = q.shape[-1] = {d_k}.",
-            {"divisor": "1"},
-        ),
-        Mistake(
-            "scale_by_d",
-            "Your scores are divided by d_k = {d_k} instead of √d_k = {sqrt_d_k}: {at} is "
-            "{value} but should be {right}. Use np.sqrt(d_k).",
-            {"divisor": "d_k"},
-        ),
-        Mistake(
-            "wrong_values",
-            "You multiplied q @ kᵀ by √d_k = {sqrt_d_k} instead of dividing by it: "
-            f"{_EVIDENCE}. Use q @ kᵀ / np.sqrt(d_k).",
-            {"divisor": "1/√d_k"},
-            name="multiplied",
-        ),
-        Mistake(
-            "wrong_values",
-            f"You divided by √{{length}}, but {{length}} is {{length_name}}, not d_k: {_EVIDENCE}. "
-            "d_k is the width of each query and key, q.shape[-1] = {d_k}; divide by "
-            "np.sqrt({d_k}).",
-            ({"divisor": "√T_q"}, {"divisor": "√T_k"}),
-            name="sqrt_length",
-        ),
-        Mistake(
-            "wrong_values",
-            "Every row of your result sums to 1, so you already applied the softmax. Return the "
-            "scaled scores q @ kᵀ / √d_k; the softmax comes in the next step.",
-            test=lambda got, case, fn: np.all(got >= 0) and np.allclose(got.sum(-1), 1, atol=1e-4),
-            name="softmax_applied",
-        ),
-        Mistake(
-            "wrong_values",
-            "Your scores are q @ kᵀ divided by {factor} instead of √d_k = {sqrt_d_k} (d_k = "
-            f"q.shape[-1] = {{d_k}}): {_EVIDENCE}.",
-            test=lambda got, case, fn: bool(scale_factor(got, scores_variant(case, divisor="1"))),
-            name="other_divisor",
-        ),
+        Mistake("missing_scale", {"divisor": "1"}),
+        Mistake("scale_by_d", {"divisor": "d_k"}),
+        Mistake("wrong_values", {"divisor": "1/√d_k"}, name="multiplied"),
+        Mistake("wrong_values", ({"divisor": "√T_q"}, {"divisor": "√T_k"}), name="sqrt_length"),
+        Mistake("wrong_values", test=_softmax_applied, name="softmax_applied"),
+        Mistake("wrong_values", test=_other_divisor, name="other_divisor"),
     ),
-    shape_mistakes=(
-        Mistake(
-            "wrong_shape",
-            "{problem} You computed k @ qᵀ: rows must be the {T_q} queries and columns the {T_k} "
-            "keys, so use q @ kᵀ.",
-            {"keys_first": True},
-            name="keys_first",
-        ),
-    ),
+    shape_mistakes=(Mistake("wrong_shape", {"keys_first": True}, name="keys_first"),),
+    messages={
+        "missing_scale": "Your scores are q @ kᵀ without the scaling: {at} is {value} but should "
+        "be {raw} / √{d_k} = {right}. Divide by np.sqrt(d_k), where d_k = q.shape[-1] = {d_k}.",
+        "scale_by_d": "Your scores are divided by d_k = {d_k} instead of √d_k = {sqrt_d_k}: {at} "
+        "is {value} but should be {right}. Use np.sqrt(d_k).",
+        "multiplied": "You multiplied q @ kᵀ by √d_k = {sqrt_d_k} instead of dividing by it: "
+        f"{_EVIDENCE}. Use q @ kᵀ / np.sqrt(d_k).",
+        "sqrt_length": "You divided by √{length}, but {length} is {length_name}, not d_k: "
+        f"{_EVIDENCE}. d_k is the width of each query and key, q.shape[-1] = {{d_k}}; divide by "
+        "np.sqrt({d_k}).",
+        "softmax_applied": "Every row of your result sums to 1, so you already applied the "
+        "softmax. Return the scaled scores q @ kᵀ / √d_k; the softmax comes in the next step.",
+        "other_divisor": "Your scores are q @ kᵀ divided by {factor} instead of √d_k = "
+        f"{{sqrt_d_k}} (d_k = q.shape[-1] = {{d_k}}): {_EVIDENCE}.",
+        "keys_first": "{problem} You computed k @ qᵀ: rows must be the {T_q} queries and columns "
+        "the {T_k} keys, so use q @ kᵀ.",
+    },
     shape_fallback="{problem} Compare each of the {T_q} queries with each of the {T_k} keys: "
     "q @ kᵀ.",
     values_fallback="Your scores have the right shape {shape} but {difference}. Compute q @ kᵀ / "
@@ -147,14 +119,8 @@ CHECKER = Checker(
 
 
 def check_scores(fn) -> CheckResult:
-    """Check scaled attention scores: every query compared with every key, divided by √d_k.
-
-    The learner's function: ``fn(q, k) -> scores`` with q ``(..., T_q, d_k)`` and k
-    ``(..., T_k, d_k)``; returns ``(..., T_q, T_k)`` = ``q @ kᵀ / sqrt(d_k)``. Checked without
-    and with leading (batch, head) axes.
-
-    Recognises: ``missing_scale``, ``scale_by_d``, ``wrong_shape`` (e.g. k @ qᵀ),
-    ``wrong_values`` (other scalings, softmax already applied), ``raised``, ``wrong_type``.
+    """Check ``fn(q, k) -> scores``: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``; scores
+    ``(..., T_q, T_k)`` = ``q @ kᵀ / sqrt(d_k)``, without and with (batch, head) axes.
 
     Used in notebooks/03_attention_scores.ipynb.
     """

@@ -119,55 +119,18 @@ def _facts(got, case, switches) -> dict:
     }
 
 
+def _forgot_keepdims(got, case, fn) -> bool:
+    return _axis(case) % case.x.ndim != 0 and _right_along(fn, case.x, 0)
+
+
+def _unstable(got, case, fn) -> bool:
+    return nonfinite_where_finite(got, softmax_variant(case)).any()
+
+
 _WRONG_AXIS = (
     "{called}, your result sums to 1 along axis {other} (size {other_size}) instead of axis "
     "{axis} (size {size}): its sums along axis {axis} are {sums}, not all 1. "
 )
-MISTAKES = (
-    Mistake(
-        "unstable_softmax",
-        "For the logits {logits} your softmax returns {got_row} instead of {right_row}: np.exp "
-        "overflows (e^1000 = inf) or underflows to 0 / 0. Subtract the maximum first, "
-        "np.exp(x - x.max(axis=axis, keepdims=True)): the result is the same and every "
-        "exponent is ≤ 0.",
-        test=lambda got, case, fn: nonfinite_where_finite(got, softmax_variant(case)).any(),
-    ),
-    Mistake(
-        "softmax_wrong_axis",
-        _WRONG_AXIS + "You normalised along the last axis and ignored the axis argument: pass "
-        "axis=axis (with keepdims=True) to both the max and the sum.",
-        {"axis": 2},  # the last axis of x, where the default -1 normalises
-        name="axis_ignored",
-    ),
-    Mistake(
-        "softmax_wrong_axis",
-        _WRONG_AXIS + "Use axis=axis (default -1) with keepdims=True in both the max and the sum.",
-        ({"axis": 0}, {"axis": 1}),
-    ),
-    Mistake(
-        "forgot_keepdims",
-        "{called}, your softmax runs without an error but {difference}: without keepdims=True, "
-        "x.max(axis={axis}) has shape {reduced}, and numpy lines it up with the last axes, so "
-        "x[i, j] is paired with the maximum (and sum) of row j instead of row i. Only axis=0 "
-        f"survives a forgotten keepdims (other shapes raise an error); {KEEPDIMS_FIX}.",
-        test=lambda got, case, fn: _axis(case) % case.x.ndim != 0 and _right_along(fn, case.x, 0),
-    ),
-    Mistake(
-        "wrong_values",
-        "Your result sums to 1 over the whole array of shape {x_shape}, not along {shown}. Sum "
-        "with axis=axis and keepdims=True.",
-        {"whole_array": True},
-        name="whole_array",
-    ),
-    Mistake(
-        "wrong_values",
-        "Your result is np.exp(x) without dividing by the sum along {shown}: its values sum to "
-        "{sums}, not 1.",
-        {"normalise": False},
-        name="not_normalised",
-    ),
-)
-
 CHECKER = Checker(
     name="check_softmax",
     example="check_softmax(my_softmax)",
@@ -176,7 +139,33 @@ CHECKER = Checker(
     outputs=(("Your softmax's result", "out", "x.shape"),),
     call=_call,
     facts=_facts,
-    mistakes=MISTAKES,
+    mistakes=(
+        Mistake("unstable_softmax", test=_unstable),
+        Mistake("softmax_wrong_axis", {"axis": 2}, name="axis_ignored"),  # x's last axis
+        Mistake("softmax_wrong_axis", ({"axis": 0}, {"axis": 1})),
+        Mistake("forgot_keepdims", test=_forgot_keepdims),
+        Mistake("wrong_values", {"whole_array": True}, name="whole_array"),
+        Mistake("wrong_values", {"normalise": False}, name="not_normalised"),
+    ),
+    messages={
+        "unstable_softmax": "For the logits {logits} your softmax returns {got_row} instead of "
+        "{right_row}: np.exp overflows (e^1000 = inf) or underflows to 0 / 0. Subtract the "
+        "maximum first, np.exp(x - x.max(axis=axis, keepdims=True)): the result is the same and "
+        "every exponent is ≤ 0.",
+        "axis_ignored": _WRONG_AXIS + "You normalised along the last axis and ignored the axis "
+        "argument: pass axis=axis (with keepdims=True) to both the max and the sum.",
+        "softmax_wrong_axis": _WRONG_AXIS + "Use axis=axis (default -1) with keepdims=True in "
+        "both the max and the sum.",
+        "forgot_keepdims": "{called}, your softmax runs without an error but {difference}: "
+        "without keepdims=True, x.max(axis={axis}) has shape {reduced}, and numpy lines it up "
+        "with the last axes, so x[i, j] is paired with the maximum (and sum) of row j instead of "
+        "row i. Only axis=0 survives a forgotten keepdims (other shapes raise an error); "
+        f"{KEEPDIMS_FIX}.",
+        "whole_array": "Your result sums to 1 over the whole array of shape {x_shape}, not along "
+        "{shown}. Sum with axis=axis and keepdims=True.",
+        "not_normalised": "Your result is np.exp(x) without dividing by the sum along {shown}: "
+        "its values sum to {sums}, not 1.",
+    },
     shape_fallback="{problem} Softmax keeps the shape; keep the reduced axis with keepdims=True "
     "in the max and the sum so that they broadcast back.",
     values_fallback="Your softmax has the right shape {shape} but {difference} for {shown}. "
@@ -191,19 +180,9 @@ CHECKER = Checker(
 
 
 def check_softmax(fn) -> CheckResult:
-    """Check a softmax: positive values that sum to 1 along ``axis``, stable for huge inputs.
-
-    The learner's function: ``fn(x, axis=-1) -> array`` of the same shape as ``x``. Checked
-    on x of shape (3, 4, 5) with axis=0, on a square (4, 4) matrix with the default axis (where
-    a forgotten keepdims broadcasts silently), on the (3, 4, 5) array with the default axis and
-    axis=1, then on logits around ±1000 of shape (3, 4).
-
-    Recognises: ``softmax_wrong_axis`` (including an ignored ``axis`` argument),
-    ``unstable_softmax`` (NaN or inf for huge logits), ``forgot_keepdims`` (a max or sum
-    without keepdims=True: numpy raises a broadcasting error for every axis but the first, or
-    on a square matrix silently pairs each row with another row's max and sum),
-    ``wrong_shape``, ``wrong_values`` (e.g. normalised over the whole array, or not
-    normalised), ``raised``, ``wrong_type``.
+    """Check ``fn(x, axis=-1) -> x.shape``: positive values that sum to 1 along ``axis``, on
+    x (3, 4, 5) with several axes, a square (4, 4) matrix (where a forgotten keepdims
+    broadcasts silently), and logits around ±1000.
 
     Used in notebooks/04_softmax.ipynb.
     """
