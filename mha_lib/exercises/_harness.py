@@ -1,13 +1,6 @@
-"""What every checker shares (private): one driver, mistake tables, running the learner's code
-safely, reading what it returned, and phrasing numbers for messages.
-
-A checker is data (:class:`Checker`): its cases, a reference built on the library with one
-switch per mistake, and tables of :class:`Mistake` rows (key, message template, switches). The
-driver calls the learner on each case and compares with the reference; at the first difference
-it names the first row whose variant equals the learner's result, filling the row's template
-with the checker's facts (the numbers that show the mistake), or falls back to a message that
-quotes the largest difference. Nothing the learner's code does (raise, warn, return garbage)
-escapes as an exception, and every message is deterministic (nbval stores them).
+"""What every checker shares (private): the driver (:class:`Checker`) and its mistake tables,
+running the learner's code safely, reading what it returned, and formatting for messages.
+Nothing the learner's code does escapes as an exception; every message is deterministic.
 """
 
 from __future__ import annotations
@@ -45,13 +38,9 @@ def fail(mistake: str | None, message: str, row: str | None = None) -> NoReturn:
 
 
 def explain(steps, *args) -> tuple[CheckResult, str | None]:
-    """Run ``steps(*args)`` (the success message, or :func:`fail`): the result, and the name of
-    the table row that named the mistake (for tests).
-
-    Warnings are silenced (a learner's overflow is diagnosed, not printed). Anything unexpected
-    becomes a not-passed result, never an exception — except KeyboardInterrupt and SystemExit,
-    which the learner asked for.
-    """
+    """Run ``steps(*args)`` (the success message, or :func:`fail`): the result, and the label
+    of the row that named the mistake. Warnings are silenced; anything unexpected becomes a
+    not-passed result (KeyboardInterrupt and SystemExit pass through)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -311,13 +300,23 @@ def call_learner(fn, *args, inputs: str, kwargs=None, hint="", action=None, on_r
     ``hint`` as the advice (what a case adds to the earlier ones) and ``action`` naming the call
     (default "Your function raised"). ``on_raise(error) -> (key, message) or None`` may name a
     mistake that shows as an exception (e.g. a broadcasting error from a forgotten keepdims)."""
+    kwargs = {name: _fresh(value) for name, value in (kwargs or {}).items()}
+    result, error = attempt(fn, *map(_fresh, args), **kwargs)
+    if error is None:
+        return result
+    named = on_raise(error) if on_raise is not None else None
+    fail(*(named or ("raised", raised_message(error, fn, inputs, hint, action))))
+
+
+def attempt(call, *args, **kwargs) -> tuple:
+    """``(call(*args, **kwargs), None)``, or ``(None, error)`` when it raised anything but
+    KeyboardInterrupt or SystemExit (which the learner asked for)."""
     try:
-        return fn(*map(_fresh, args), **{name: _fresh(v) for name, v in (kwargs or {}).items()})
+        return call(*args, **kwargs), None
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
-        named = on_raise(error) if on_raise is not None else None
-        fail(*(named or ("raised", raised_message(error, fn, inputs, hint, action))))
+    except BaseException as error:  # noqa: BLE001 - the learner's code must never escape
+        return None, error
 
 
 def _fresh(value):
@@ -360,12 +359,7 @@ def learner_line(error: BaseException, fn) -> str:
 
 
 def _safe_str(value) -> str:
-    try:
-        return str(value)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 - an object whose __str__ fails says nothing
-        return ""
+    return attempt(str, value)[0] or ""  # an object whose __str__ fails says nothing
 
 
 def shorten(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
@@ -375,12 +369,8 @@ def shorten(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
 
 def probe_matches(fn, expected, *args, **kwargs) -> bool:
     """Whether ``fn(*args, **kwargs)`` runs and returns ``expected`` (for a diagnosis)."""
-    try:
-        return close(to_array(fn(*map(_fresh, args), **kwargs), "", expected.shape), expected)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 - a probe that fails just answers "no"
-        return False
+    got, error = attempt(lambda: to_array(fn(*map(_fresh, args), **kwargs), "", expected.shape))
+    return error is None and close(got, expected)  # a probe that fails just answers "no"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,13 +446,10 @@ def to_array(value, what: str, expected_shape) -> np.ndarray:
             f"{what} is {describe_value(value)} that numpy cannot turn into an "
             f"array{ragged}; return {wanted}.",
         )
-    try:
-        if array.dtype.kind in "biufO":  # an object array converts if it holds numbers
-            return np.array(array, dtype=np.float64)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001, S110 - e.g. an array of None: reported below
-        pass
+    if array.dtype.kind in "biufO":  # an object array converts if it holds numbers
+        converted, error = attempt(np.array, array, dtype=np.float64)
+        if error is None:
+            return converted
     words = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects"}
     fail(
         "wrong_type",

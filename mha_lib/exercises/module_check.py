@@ -1,14 +1,10 @@
 """Checker for lesson 09: multi-head attention as a torch ``nn.Module``.
 
-How the learner's module is compared (design): the checker builds the module, then loads
-known, seeded weights (with non-zero biases) into its four ``nn.Linear`` layers ``q_proj``,
-``k_proj``, ``v_proj`` and ``out_proj``, and compares ``forward`` with
-:func:`mha_lib.multi_head_attention` computed in float64 from the very same numbers (inputs
-and weights rounded to float32 first, so a float32 module sees exactly them;
-tests/test_exercises.py shows this equals ``torch.nn.MultiheadAttention`` with the same
-weights). Loading known weights instead of reading the module's own random initialisation
-keeps every message identical from run to run (notebooks store them for nbval), and non-zero
-biases make a forgotten bias visible (``nn.MultiheadAttention`` initialises its biases to 0).
+The checker builds the learner's module, loads known, seeded weights (with non-zero biases,
+so a forgotten bias shows) into its ``nn.Linear`` layers ``q_proj``, ``k_proj``, ``v_proj``
+and ``out_proj``, and compares ``forward`` with :func:`mha_lib.multi_head_attention` on the
+same numbers, rounded to float32 (tests/test_exercises.py shows this equals
+``torch.nn.MultiheadAttention``). Known weights keep every message identical from run to run.
 The cases, reference and mistake tables are those of the numpy checker of lesson 08.
 """
 
@@ -22,11 +18,12 @@ import mha_lib
 
 from ._harness import (
     as_pair,
+    attempt,
+    call_learner,
     describe_exception,
     describe_value,
     fail,
     fmt_shape,
-    raised_message,
     to_array,
 )
 from .multi_head_check import CHECKER as MULTI_HEAD_CHECKER
@@ -47,9 +44,7 @@ TORCH_WORDING = {
     "input_biases": "the biases of q_proj, k_proj and v_proj",
 }
 LAYERS = ("q_proj", "k_proj", "v_proj", "out_proj")
-MODULE_LARGE_FACTOR = (
-    16.0  # scores reach about ±1000: e^x overflows float32 (>88.7), float64 (>709)
-)
+MODULE_LARGE_FACTOR = 16.0  # scores reach about ±1000: e^x overflows float32 and float64
 
 
 class ModuleCase(MultiHeadCase):
@@ -117,11 +112,10 @@ def cases() -> list[ModuleCase]:
 
 def _build(factory, case: ModuleCase, torch):
     constructor = case.constructor_text(factory)
-    try:
-        module = factory(case.params.d_model, case.num_heads, **case.extra["constructor"])
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
+    module, error = attempt(
+        factory, case.params.d_model, case.num_heads, **case.extra["constructor"]
+    )
+    if error is not None:
         fail(
             "raised",
             f"Building your module with {constructor} raised {describe_exception(error)}. The "
@@ -178,19 +172,16 @@ def _load_weights(module, params: mha_lib.MHAParams, torch) -> None:
     weights = (params.w_q, params.w_k, params.w_v, params.w_o)
     biases = (params.b_q, params.b_k, params.b_v, params.b_o)
     for name, weight, bias in zip(LAYERS, weights, biases):
-        layer = getattr(module, name)
-        try:
-            layer.weight.copy_(torch.from_numpy(weight.T.copy()))  # (d_model, d_in)
-            if bias is not None:
-                layer.bias.copy_(torch.from_numpy(bias.copy()))
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as error:  # noqa: BLE001 - e.g. a weight that is not a tensor
-            fail(
-                "wrong_type",
-                f"Loading known weights into your {name} failed with "
-                f"{describe_exception(error)}; make {name} an nn.Linear.",
-            )
+        arrays = {"weight": weight.T} | ({} if bias is None else {"bias": bias})  # torch: W.T
+        for part, array in arrays.items():
+            tensor = getattr(getattr(module, name), part)
+            _, error = attempt(tensor.copy_, torch.from_numpy(array.copy()))
+            if error is not None:  # e.g. a weight that is not a tensor
+                fail(
+                    "wrong_type",
+                    f"Loading known weights into your {name} failed with "
+                    f"{describe_exception(error)}; make {name} an nn.Linear.",
+                )
 
 
 def _call(factory, case: ModuleCase, memo):
@@ -208,13 +199,10 @@ def _call(factory, case: ModuleCase, memo):
         kwargs = {} if case.mask is None else {"mask": torch.from_numpy(case.mask.copy())}
         if case.extra["need_weights"]:
             kwargs["need_weights"] = True
-        try:
-            return module(*args, **kwargs)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
-            message = raised_message(error, module, case.inputs, case.hint, "Your forward raised")
-            fail("raised", message)
+        action = "Your forward raised"
+        return call_learner(
+            module, *args, kwargs=kwargs, inputs=case.inputs, hint=case.hint, action=action
+        )
 
 
 def _forward(case) -> str:
@@ -263,23 +251,11 @@ CHECKER = dataclasses.replace(
 
 
 def check_multi_head_module(cls_or_factory) -> CheckResult:
-    """Check a torch multi-head attention module against the library's numbers.
-
-    The learner's class (or a factory function): ``cls_or_factory(d_model, num_heads,
-    bias=True, kdim=None, vdim=None)`` returns an ``nn.Module`` with ``nn.Linear`` layers
-    ``q_proj (d_model -> d_model)``, ``k_proj (kdim -> d_model)``, ``v_proj (vdim -> d_model)``
-    and ``out_proj (d_model -> d_model)``, like :class:`mha_lib.MultiHeadAttention`.
-    Its ``forward(query, key=None, value=None, mask=None, need_weights=False)`` takes query
-    ``(batch, T_q, d_model)``, key ``(batch, T_k, kdim)``, value ``(batch, T_k, vdim)`` and a
-    bool mask (True = may attend) and returns ``(output (batch, T_q, d_model), weights (batch,
-    num_heads, T_q, T_k) or None)``. The checker loads known weights into the four layers and
-    compares the output and the weights with :func:`mha_lib.multi_head_attention`.
-
-    Recognises: ``missing_scale``, ``scale_by_d``, ``softmax_wrong_axis``, ``mask_inverted``,
-    ``unstable_softmax``, ``split_without_transpose``, ``merge_without_transpose``,
-    ``heads_summed``, ``missing_output_projection``, ``wrong_shape`` (also of a layer, e.g.
-    one projection per head, or a bias that bias=True/False does not switch), ``wrong_values``
-    (also right output with wrong weights), ``raised``, ``wrong_type`` (also a missing layer).
+    """Check ``cls_or_factory(d_model, num_heads, bias=True, kdim=None, vdim=None)``: an
+    ``nn.Module`` with ``nn.Linear`` layers q_proj, k_proj (kdim -> d_model), v_proj (vdim ->
+    d_model) and out_proj whose ``forward(query, key=None, value=None, mask=None,
+    need_weights=False)`` returns ``(output (batch, T_q, d_model), weights (batch, num_heads,
+    T_q, T_k) or None)``, like :class:`mha_lib.MultiHeadAttention`.
 
     Used in notebooks/09_the_module.ipynb.
     """
