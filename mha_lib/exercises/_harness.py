@@ -38,9 +38,8 @@ def fail(mistake: str | None, message: str, row: str | None = None) -> NoReturn:
 
 
 def explain(steps, *args) -> tuple[CheckResult, str | None]:
-    """Run ``steps(*args)`` (the success message, or :func:`fail`): the result, and the label
-    of the row that named the mistake. Warnings are silenced; anything unexpected becomes a
-    not-passed result (KeyboardInterrupt and SystemExit pass through)."""
+    """Run ``steps(*args)`` (the success message, or :func:`fail`) silently: the result and the
+    label of the row that named the mistake. Nothing but KeyboardInterrupt/SystemExit escapes."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -56,11 +55,6 @@ def explain(steps, *args) -> tuple[CheckResult, str | None]:
                 "(or torch tensors); if it does, please tell the course authors."
             )
             return CheckResult(passed=False, mistake=None, message=message), None
-
-
-# ---------------------------------------------------------------------------------------------
-# a checker as data: cases, mistake tables, the driver
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,13 +98,9 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
-    """One row of a mistake table; its message is the checker's ``messages[row.label]``.
-
-    The row matches when the learner's result equals ``reference(case, **switches)`` for one
-    of its ``variants`` (a dict of switches, or a tuple of them), or when ``test(got, case, fn)``
-    is true. ``name`` tells rows with the same ``key`` apart. ``evident_in``: the index of an
-    output that shows the mistake on its own, even when another mistake changes the others.
-    """
+    """A row of a mistake table: it matches when the result equals ``reference(case, **s)`` for
+    one of the switches ``s`` in ``variants``, or when ``test(got, case, fn)``; ``evident_in``:
+    an output that shows the mistake even when another mistake changes the others."""
 
     key: str
     variants: dict | tuple = ()
@@ -140,7 +130,6 @@ class Facts(dict):
 
 
 def outputs(value) -> tuple:
-    """A result as a tuple of its outputs (a single array becomes a 1-tuple)."""
     return value if isinstance(value, tuple) else (value,)
 
 
@@ -184,7 +173,6 @@ def recognise(table, got, reference, case, fn) -> tuple[Mistake, dict] | None:
 
 
 def call_case(fn, case, memo):
-    """The default way to run a case: ``fn(*case.positional, **case.kwargs)``."""
     return call_learner(
         fn, *case.positional, kwargs=case.kwargs, inputs=case.inputs, hint=case.hint
     )
@@ -194,16 +182,11 @@ def call_case(fn, case, memo):
 class Checker:
     """A checker as data; calling it checks a learner's function and returns a CheckResult.
 
-    ``cases() -> [Case]``; ``reference(case, **switches)`` is the library's answer (an array
-    or a tuple), or with switches what a mistake produces. ``outputs`` names each returned
-    array: (subject, name, layout), e.g. ("Your weights", "weights", "(..., T_q, T_k)").
-    ``messages`` maps each row's label to its template. Templates quote ``facts(got, case, switches)`` (field -> function) and, for each output
-    name n, ``{n_problem}`` (its shape problem), ``{n_shape}``, ``{n_right_shape}`` and
-    ``{n_difference}``; ``{subject}``, ``{problem}``, ``{shape}`` and ``{difference}`` are
-    those of the first wrong output. A wrong shape or wrong values that no row names get
-    ``shape_fallback`` or ``values_fallback``: a template, or ``(got, case, facts) -> message``
-    (or ``(key, message)``). ``read`` and ``call`` replace the defaults (one array or a pair;
-    ``fn(*args, **kwargs)``); ``note`` is appended to every wrong-values message.
+    ``reference(case, **switches)``: the library's answer, or what a mistake produces.
+    ``outputs``: (subject, name, layout) of each returned array (``case.extra["layout"]`` wins). ``messages[row.label]`` and
+    the fallbacks (a template, or ``(got, case, facts) -> message or (key, message)``) quote
+    ``facts(got, case, switches)`` and, per output name n, ``{n_problem}``, ``{n_shape}``,
+    ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the first wrong output's).
     """
 
     name: str
@@ -268,38 +251,29 @@ class Checker:
         fail(key, message + note)
 
     def _facts(self, got, case) -> dict:
-        """The facts every checker has: the shape problem and difference of each output."""
         facts, wrong = {}, []
-        for (subject, name, layout), g, r in zip(
-            self.outputs, outputs(got), outputs(self.reference(case))
-        ):
-            if g is None:
-                continue
-            if g.shape != r.shape or not close(g, r):
-                wrong.append((g.shape == r.shape, subject, name))
-            facts |= {
-                f"{name}_problem": lambda s=subject, g=g, r=r, lay=layout: shape_problem(
-                    s, g.shape, r.shape, lay
-                ),
-                f"{name}_shape": lambda g=g: fmt_shape(g.shape),
-                f"{name}_right_shape": lambda r=r: fmt_shape(r.shape),
-                f"{name}_difference": lambda n=name, g=g, r=r: difference_clause(n, g, r),
-            }
+        expected = outputs(self.reference(case))
+        for (subject, name, layout), g, r in zip(self.outputs, outputs(got), expected):
+            if g is not None:
+                wrong += [] if close(g, r) else [(g.shape == r.shape, subject, name)]
+                facts |= _output_facts(subject, name, case.extra.get("layout", layout), g, r)
         _, subject, name = min(wrong or [(0, *self.outputs[0][:2])], key=lambda w: w[0])
         generic = {field: facts[f"{name}_{field}"] for field in ("problem", "shape", "difference")}
         return facts | generic | {"subject": lambda: subject}
 
 
-# ---------------------------------------------------------------------------------------------
-# calling the learner's code
-# ---------------------------------------------------------------------------------------------
+def _output_facts(subject, name, layout, got, right) -> dict:
+    return {
+        f"{name}_problem": lambda: shape_problem(subject, got.shape, right.shape, layout),
+        f"{name}_shape": lambda: fmt_shape(got.shape),
+        f"{name}_right_shape": lambda: fmt_shape(right.shape),
+        f"{name}_difference": lambda: difference_clause(name, got, right),
+    }
 
 
 def call_learner(fn, *args, inputs: str, kwargs=None, hint="", action=None, on_raise=None):
-    """Call ``fn(*args, **kwargs)`` on copies of the arguments; a raise becomes ``raised``, with
-    ``hint`` as the advice (what a case adds to the earlier ones) and ``action`` naming the call
-    (default "Your function raised"). ``on_raise(error) -> (key, message) or None`` may name a
-    mistake that shows as an exception (e.g. a broadcasting error from a forgotten keepdims)."""
+    """Call ``fn`` on copies of the arguments; a raise becomes ``raised`` (``hint``: the advice),
+    unless ``on_raise(error)`` names a mistake as ``(key, message)``."""
     kwargs = {name: _fresh(value) for name, value in (kwargs or {}).items()}
     result, error = attempt(fn, *map(_fresh, args), **kwargs)
     if error is None:
@@ -309,8 +283,7 @@ def call_learner(fn, *args, inputs: str, kwargs=None, hint="", action=None, on_r
 
 
 def attempt(call, *args, **kwargs) -> tuple:
-    """``(call(*args, **kwargs), None)``, or ``(None, error)`` when it raised anything but
-    KeyboardInterrupt or SystemExit (which the learner asked for)."""
+    """``(call(*args, **kwargs), None)``, or ``(None, error)`` (KeyboardInterrupt passes)."""
     try:
         return call(*args, **kwargs), None
     except (KeyboardInterrupt, SystemExit):
@@ -320,7 +293,6 @@ def attempt(call, *args, **kwargs) -> tuple:
 
 
 def _fresh(value):
-    """A copy of an array argument, so a learner's in-place edit cannot change the checker's."""
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
@@ -340,8 +312,7 @@ def describe_exception(error: BaseException) -> str:
 
 
 def learner_line(error: BaseException, fn) -> str:
-    """The last line of the learner's own code in the traceback (the function's file, or a
-    class's methods'), or "" if unknown."""
+    """The last line of the learner's own code in the traceback, or "" if unknown."""
     candidates = [fn, getattr(fn, "__func__", None), getattr(fn, "forward", None)]
     if isinstance(fn, type):
         candidates += [vars(fn).get("__init__"), vars(fn).get("forward")]
@@ -363,7 +334,6 @@ def _safe_str(value) -> str:
 
 
 def shorten(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
-    """Cut ``text`` to ``limit`` characters, ending with "…" when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -373,13 +343,7 @@ def probe_matches(fn, expected, *args, **kwargs) -> bool:
     return error is None and close(got, expected)  # a probe that fails just answers "no"
 
 
-# ---------------------------------------------------------------------------------------------
-# reading what the learner returned
-# ---------------------------------------------------------------------------------------------
-
-
 def is_torch_tensor(value) -> bool:
-    """True for a torch tensor, without importing torch."""
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 
 
@@ -403,72 +367,55 @@ def to_array(value, what: str, expected_shape) -> np.ndarray:
     fail with ``wrong_type``; a result far too large to be right is reported as ``wrong_shape``
     by its shape alone. ``what`` names the value in a message, e.g. "Your scores"."""
     wanted = f"an array of shape {fmt_shape(expected_shape)}"
+
+    def wrong_type(text: str) -> NoReturn:
+        fail("wrong_type", f"{what} {text}")
+
     if value is None:
         verb = "are" if _is_plural(what) else "is"
-        fail(
-            "wrong_type",
-            f"{what} {verb} None instead of {wanted}. Finish the code and end it with `return "
-            "...` (a function without a return statement returns None).",
+        wrong_type(
+            f"{verb} None instead of {wanted}. Finish the code and end it with `return ...` (a "
+            "function without a return statement returns None)."
         )
-    if isinstance(value, np.ndarray) or is_torch_tensor(value):
-        try:
-            shape = tuple(int(n) for n in value.shape)
-        except Exception:  # noqa: BLE001 - a shape that cannot be read: convert and see
-            shape = ()
+    torch = is_torch_tensor(value)
+    if isinstance(value, np.ndarray) or torch:
+        shape = attempt(lambda: tuple(int(n) for n in value.shape))[0] or ()
         if math.prod(shape) > LARGEST_RESULT:
-            fail(
-                "wrong_shape",
-                f"{what} has shape {fmt_shape(shape)} but should have shape "
-                f"{fmt_shape(expected_shape)}.",
-            )
+            fail("wrong_shape", shape_problem(what, shape, expected_shape))
     kinds = (np.ndarray, list, tuple, numbers.Number, np.generic)
-    if not (is_torch_tensor(value) or isinstance(value, kinds) or hasattr(value, "__array__")):
-        fail("wrong_type", f"{what} is {describe_value(value)}, not {wanted}.")
-    try:
-        if is_torch_tensor(value):
-            value = value.detach().cpu()
-            if value.dtype.is_floating_point and value.element_size() < 4:  # float16, bfloat16
-                value = value.float()
-            value = value.resolve_conj().resolve_neg().numpy()
-        array = np.asarray(value)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as error:  # noqa: BLE001 - e.g. a ragged list or a meta tensor
-        if is_torch_tensor(value):
-            fail(
-                "wrong_type",
-                f"{what} is a torch tensor that cannot be read as numbers "
-                f"({describe_exception(error)}); return {wanted}.",
-            )
-        ragged = " (rows of different lengths?)" if isinstance(value, (list, tuple)) else ""
-        fail(
-            "wrong_type",
-            f"{what} is {describe_value(value)} that numpy cannot turn into an "
-            f"array{ragged}; return {wanted}.",
-        )
+    if not (torch or isinstance(value, kinds) or hasattr(value, "__array__")):
+        wrong_type(f"is {describe_value(value)}, not {wanted}.")
+    array, error = attempt(lambda: np.asarray(_from_torch(value) if torch else value))
+    if error is not None:  # e.g. a ragged list or a meta tensor
+        if torch:
+            reason = f"a torch tensor that cannot be read as numbers ({describe_exception(error)})"
+        else:
+            ragged = " (rows of different lengths?)" if isinstance(value, (list, tuple)) else ""
+            reason = f"{describe_value(value)} that numpy cannot turn into an array{ragged}"
+        wrong_type(f"is {reason}; return {wanted}.")
     if array.dtype.kind in "biufO":  # an object array converts if it holds numbers
         converted, error = attempt(np.array, array, dtype=np.float64)
         if error is None:
             return converted
     words = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects"}
-    fail(
-        "wrong_type",
-        f"{what} is an array of {words.get(array.dtype.kind, 'non-numbers')} "
-        f"(dtype {array.dtype}), not of real numbers; return {wanted} of floats.",
+    wrong_type(
+        f"is an array of {words.get(array.dtype.kind, 'non-numbers')} (dtype {array.dtype}), not "
+        f"of real numbers; return {wanted} of floats."
     )
 
 
+def _from_torch(tensor):
+    tensor = tensor.detach().cpu()
+    if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
+        tensor = tensor.float()
+    return tensor.resolve_conj().resolve_neg().numpy()
+
+
 def as_pair(value, what: str, names: tuple[str, str], hint: str) -> tuple:
-    """Return the two items of a returned tuple/list, or fail with ``wrong_type``."""
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return value[0], value[1]
     pair = f"a pair ({names[0]}, {names[1]})"
     fail("wrong_type", f"{what} returned {describe_value(value)} instead of {pair}. {hint}")
-
-
-# ---------------------------------------------------------------------------------------------
-# comparing, and formatting for messages (deterministic: no addresses, fixed precision)
-# ---------------------------------------------------------------------------------------------
 
 
 def close(got: np.ndarray, expected: np.ndarray) -> bool:
@@ -477,8 +424,7 @@ def close(got: np.ndarray, expected: np.ndarray) -> bool:
 
 
 def difference_clause(name: str, got: np.ndarray, expected: np.ndarray) -> str:
-    """E.g. "weights[0, 2] is 0.61 instead of 0.43" at the largest difference (NaN counts as
-    the largest)."""
+    """E.g. "weights[0, 2] is 0.61 instead of 0.43" at the largest difference (or a NaN)."""
     gap = np.abs(got - expected)
     gap[~np.isfinite(gap)] = np.inf
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), got.shape))
@@ -487,7 +433,6 @@ def difference_clause(name: str, got: np.ndarray, expected: np.ndarray) -> str:
 
 
 def nonfinite_where_finite(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """A bool array: True where the learner has NaN/inf but the reference is finite."""
     return ~np.isfinite(got) & np.isfinite(expected)
 
 
@@ -518,22 +463,19 @@ def fmt_vector(values, limit: int = 6) -> str:
 
 
 def fmt_shape(shape) -> str:
-    """A shape as a tuple, e.g. "(2, 5, 7)" and "(7,)"."""
     return str(tuple(int(n) for n in shape))
 
 
 def fmt_index(index) -> str:
-    """An index as written in code, e.g. "[0, 2, 3]"."""
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
-def shape_problem(what: str, got_shape, expected_shape, layout: str) -> str:
+def shape_problem(what: str, got_shape, expected_shape, layout: str = "") -> str:
     """E.g. "Your result has shape (12, 10) but should have shape (10, 12) = (seq_len, d_model)."."""
     verb = "have" if _is_plural(what) else "has"
     got, right = fmt_shape(got_shape), fmt_shape(expected_shape)
-    return f"{what} {verb} shape {got} but should have shape {right} = {layout}."
+    return f"{what} {verb} shape {got} but should have shape {right}{layout and ' = '}{layout}."
 
 
 def _is_plural(what: str) -> bool:
-    """Whether a subject like "Your scores" or "The weights you returned" is plural."""
     return any(word in ("scores", "weights") for word in what.split()[:3])

@@ -6,7 +6,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, fmt_index, fmt_shape, shape_problem
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_shape
 from .result import CheckResult
 
 
@@ -16,12 +16,44 @@ def _numbered(*shape) -> np.ndarray:
     return np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
 
 
+def _split_case(shape, num_heads, hint="") -> Case:
+    """x numbered 0, 1, 2, ... in ``shape``; the layout and the fix as said for this case."""
+    *batch, _, d_model = shape
+    layout = f"num_heads, seq_len, d_head) with d_head = {d_model} / {num_heads} = "
+    fix = "reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)"
+    if batch:
+        fix = (
+            "reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
+            ".transpose(0, 2, 1, 3)"
+        )
+    layout = ("(batch, " if batch else "(") + layout + str(d_model // num_heads)
+    extra = {"layout": layout, "fix": fix}
+    return Case({"x": _numbered(*shape), "num_heads": num_heads}, hint=hint, extra=extra)
+
+
+def _merge_case(shape, hint="") -> Case:
+    *batch, num_heads, _, d_head = shape
+    layout = f"seq_len, num_heads * d_head) with num_heads * d_head = {num_heads} * {d_head} = "
+    fix = (
+        "Swap num_heads and seq_len back first, np.swapaxes(x, -3, -2), then reshape the last "
+        "two axes into one of num_heads * d_head."
+    )
+    if batch:
+        fix = (
+            "Swap num_heads and seq_len back first, .transpose(0, 2, 1, 3) → (batch, seq_len, "
+            "num_heads, d_head), then reshape to (batch, seq_len, num_heads * d_head)."
+        )
+    layout = ("(batch, " if batch else "(") + layout + str(num_heads * d_head)
+    return Case({"x": _numbered(*shape)}, hint=hint, extra={"layout": layout, "fix": fix})
+
+
 # Split: batch=2, seq_len=5, d_model=12, 3 heads of d_head=4; then no batch axis with 4 heads
 # of 3. seq_len, num_heads and d_head always differ, so a missing transpose cannot hide.
 SPLIT_CASES = [
-    Case({"x": _numbered(2, 5, 12), "num_heads": 3}),
-    Case(
-        {"x": _numbered(5, 12), "num_heads": 4},
+    _split_case((2, 5, 12), 3),
+    _split_case(
+        (5, 12),
+        4,
         hint="It worked for x of shape (2, 5, 12) with 3 heads; write the reshape with the leading "
         "axes left open so any batch shape works: x.reshape(*x.shape[:-1], num_heads, d_head), "
         "then np.swapaxes(..., -3, -2).",
@@ -29,9 +61,9 @@ SPLIT_CASES = [
 ]
 # Merge: x (..., num_heads, seq_len, d_head): batch=2, 3 heads, seq_len=5, d_head=4; then no batch.
 MERGE_CASES = [
-    Case({"x": _numbered(2, 3, 5, 4)}),
-    Case(
-        {"x": _numbered(4, 5, 3)},
+    _merge_case((2, 3, 5, 4)),
+    _merge_case(
+        (4, 5, 3),
         hint=(
             "It worked for x of shape (2, 3, 5, 4); leave the leading axes open so any batch "
             "shape works: np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], seq_len, num_heads * "
@@ -64,27 +96,6 @@ def merge_variant(case, *, transpose=True, combine=None):
     return mha_lib.merge_heads(case.x)  # (..., seq_len, num_heads * d_head)
 
 
-def _sentence(clause: str) -> str:
-    return clause[0].upper() + clause[1:] + "."
-
-
-def _split_fix(x) -> str:
-    """The fix as a clause (no capital, no full stop)."""
-    if x.ndim == 3:
-        return (
-            "reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
-            ".transpose(0, 2, 1, 3)"
-        )
-    return "reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)"
-
-
-def _split_problem(got, case) -> str:
-    *batch, _, d_model = case.x.shape
-    names = ("batch, " if batch else "") + "num_heads, seq_len, d_head"
-    layout = f"({names}) with d_head = {d_model} / {case.num_heads} = {d_model // case.num_heads}"
-    return shape_problem("Your result", got.shape, split_variant(case).shape, layout)
-
-
 def _describe_features(values, x) -> str:
     """Say where a run of values came from in x, e.g. "features 4–7 of token 0"."""
     positions = [np.argwhere(x == value) for value in np.asarray(values).ravel()]
@@ -110,7 +121,7 @@ def _split_values_fallback(got, case, facts) -> tuple[str, str]:
         f"Your result has the right shape {fmt_shape(expected.shape)} but "
         f"out{fmt_index(index)} holds {_describe_features(got[index], case.x)} instead of "
         f"{_describe_features(expected[index], case.x)}. Head h must hold columns h * d_head to "
-        f"(h + 1) * d_head - 1 of every token: {_split_fix(case.x)}."
+        f"(h + 1) * d_head - 1 of every token: {case.fix}."
     )
 
 
@@ -118,10 +129,9 @@ def _split_facts(got, case, switches) -> dict:
     # Head 0, position 1 is where reshape-only first goes wrong: it holds features of token 0.
     index = (0,) * (case.x.ndim - 2) + (0, 1)
     return {
-        "problem": lambda: _split_problem(got, case),
         "head_0_position_1": lambda: _describe_features(got[index], case.x),
         "last_feature": lambda: case.x.shape[-1] // case.num_heads - 1,
-        "fix": lambda: _sentence(_split_fix(case.x)),
+        "fix": lambda: case.fix[0].upper() + case.fix[1:] + ".",
     }
 
 
@@ -161,25 +171,6 @@ def check_split_heads(fn) -> CheckResult:
     return SPLIT_CHECKER(fn)
 
 
-def _merge_fix(x) -> str:
-    if x.ndim == 4:
-        return (
-            "Swap num_heads and seq_len back first, .transpose(0, 2, 1, 3) → (batch, seq_len, "
-            "num_heads, d_head), then reshape to (batch, seq_len, num_heads * d_head)."
-        )
-    return (
-        "Swap num_heads and seq_len back first, np.swapaxes(x, -3, -2), then reshape the last "
-        "two axes into one of num_heads * d_head."
-    )
-
-
-def _merge_problem(got, case) -> str:
-    *batch, num_heads, _, d_head = case.x.shape
-    names = ("batch, " if batch else "") + "seq_len, num_heads * d_head"
-    layout = f"({names}) with num_heads * d_head = {num_heads} * {d_head} = {num_heads * d_head}"
-    return shape_problem("Your result", got.shape, merge_variant(case).shape, layout)
-
-
 def _merge_facts(got, case, switches) -> dict:
     num_heads, d_head = case.x.shape[-3], case.x.shape[-1]
     columns = "out[" + ", ".join(["0"] * (case.x.ndim - 2) + [f"{d_head}:{2 * d_head}"]) + "]"
@@ -193,14 +184,13 @@ def _merge_facts(got, case, switches) -> dict:
         return f"head {head} at position {position}"
 
     return {
-        "problem": lambda: _merge_problem(got, case),
         "num_heads": lambda: num_heads,
         "d_head": lambda: d_head,
         "d_model": lambda: num_heads * d_head,
         "last_head": lambda: num_heads - 1,
         "columns": lambda: columns,
         "source": source,
-        "fix": lambda: _merge_fix(case.x),
+        "fix": lambda: case.fix,
     }
 
 
