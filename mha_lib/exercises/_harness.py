@@ -183,10 +183,11 @@ class Checker:
     """A checker as data; calling it checks a learner's function and returns a CheckResult.
 
     ``reference(case, **switches)``: the library's answer, or what a mistake produces.
-    ``outputs``: (subject, name, layout) of each returned array (``case.extra["layout"]`` wins). ``messages[row.label]`` and
-    the fallbacks (a template, or ``(got, case, facts) -> message or (key, message)``) quote
-    ``facts(got, case, switches)`` and, per output name n, ``{n_problem}``, ``{n_shape}``,
-    ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the first wrong output's).
+    ``outputs``: (subject, name, layout) of each returned array (``case.extra["layout"]``
+    wins). ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) ->
+    message or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
+    ``{n_problem}``, ``{n_shape}``, ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the
+    first wrong output's).
     """
 
     name: str

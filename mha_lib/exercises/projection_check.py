@@ -68,54 +68,40 @@ def _read(raw, case, expected) -> tuple:
     )
 
 
-def _first_wrong(got, case, same):
-    """(name, got, expected, weight name) of the first output for which ``same`` fails."""
-    for item in zip(_OUTPUT_NAMES, got, reference(case), _WEIGHT_NAMES):
-        if not same(item[1], item[2]):
-            return item
-    raise AssertionError("no output differs")  # the driver only asks when one does
-
-
-def _shape_fallback(got, case, facts) -> str:
-    name, got, want, weight_name = _first_wrong(got, case, lambda g, w: g.shape == w.shape)
-    problem = shape_problem(f"Your {name}", got.shape, want.shape, "(seq_len, d_out)")
-    if close(got, want.T):
-        return (
-            f"{problem} It is the transpose ({weight_name}.T @ x.T): compute {name} = "
-            f"x @ {weight_name}, so that row i belongs to token i."
-        )
-    weight_shape = fmt_shape((case.x.shape[1], want.shape[1]))
-    return (
-        f"{problem} Multiply x {fmt_shape(case.x.shape)} by {weight_name} {weight_shape}: "
-        f"{name} = x @ {weight_name}."
-    )
-
-
-def _values_fallback(got, case, facts) -> tuple[str, str]:
-    """Name the product the first wrong output equals: x @ w.T, or another output's x @ w."""
-    name, got, want, weight_name = _first_wrong(got, case, close)
-    candidates = {
-        formula: case.x @ matrix
+def _diagnose(got, case, facts) -> str:
+    """Name what the first wrong output is: the transpose, x @ w.T or another output's x @ w."""
+    right = reference(case)
+    i = min(range(3), key=lambda i: (got[i].shape == right[i].shape, close(got[i], right[i])))
+    name, weight_name, mine, want = _OUTPUT_NAMES[i], _WEIGHT_NAMES[i], got[i], right[i]
+    weight = f"x @ {weight_name}"
+    if mine.shape != want.shape:
+        problem = shape_problem(f"Your {name}", mine.shape, want.shape, "(seq_len, d_out)")
+        if close(mine, want.T):
+            return (
+                f"{problem} It is the transpose ({weight_name}.T @ x.T): compute {name} = "
+                f"{weight}, so that row i belongs to token i."
+            )
+        weight_shape = fmt_shape(case.args[weight_name].shape)
+        x_shape = fmt_shape(case.x.shape)
+        return f"{problem} Multiply x {x_shape} by {weight_name} {weight_shape}: {name} = {weight}."
+    products = {
+        f"x @ {w_name}{t}": case.x @ (w.T if t else w)
         for w_name, w in zip(_WEIGHT_NAMES, _weights(case))
-        for formula, matrix in ((f"x @ {w_name}", w), (f"x @ {w_name}.T", w.T))
-        if matrix.shape[0] == case.x.shape[1]
+        for t in ("", ".T")
+        if (w.T if t else w).shape[0] == case.x.shape[1]
     }
-    source = next((formula for formula, product in candidates.items() if close(got, product)), None)
-    weight_shape = case.args[weight_name].shape
-    if source == f"x @ {weight_name}.T":
-        return "wrong_values", (
-            f"Your {name} equals x @ {weight_name}.T: the weight was applied transposed. Here "
-            f"weights are stored as (d_in, d_out) = {fmt_shape(weight_shape)}, so "
-            f"{name} = x @ {weight_name}."
+    source = next((formula for formula, product in products.items() if close(mine, product)), None)
+    if source == f"{weight}.T":
+        return (
+            f"Your {name} equals {source}: the weight was applied transposed. Here weights are "
+            f"stored as (d_in, d_out) = {fmt_shape(case.args[weight_name].shape)}, so {name} = "
+            f"{weight}."
         )
     if source is not None:
-        return (
-            "wrong_values",
-            f"Your {name} equals {source}, the wrong weight for {name}. Use {_RULE}.",
-        )
-    return "wrong_values", (
+        return f"Your {name} equals {source}, the wrong weight for {name}. Use {_RULE}."
+    return (
         f"Your {name} has the right shape {fmt_shape(want.shape)} but different values: "
-        f"{difference_clause(name, got, want)}. Use {_RULE}."
+        f"{difference_clause(name, mine, want)}. Use {_RULE}."
     )
 
 
@@ -126,8 +112,8 @@ CHECKER = Checker(
     reference=reference,
     read=_read,
     outputs=tuple((f"Your {name}", name, "(seq_len, d_out)") for name in _OUTPUT_NAMES),
-    shape_fallback=_shape_fallback,
-    values_fallback=_values_fallback,
+    shape_fallback=_diagnose,
+    values_fallback=_diagnose,
     passed=(
         "q = x @ w_q, k = x @ w_k and v = x @ w_v, also with d_k ≠ d_v: for x of shape "
         "(10, 8) and weights (8, 6), (8, 6), (8, 4) you return (10, 6), (10, 6), (10, 4)."
