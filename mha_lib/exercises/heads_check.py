@@ -73,27 +73,26 @@ MERGE_CASES = [
 ]
 
 
-def split_variant(case, *, transpose=True, heads_last=False):
+def split_variant(x, num_heads, *, transpose=True, heads_last=False):
     """``mha_lib.split_heads(x, num_heads)``; ``transpose=False`` only reshapes to (..., num_heads,
     seq_len, d_head), ``heads_last`` only reshapes to (..., seq_len, num_heads, d_head)."""
-    *batch, seq_len, d_model = case.x.shape
-    d_head = d_model // case.num_heads
+    *batch, seq_len, d_model = x.shape
     if heads_last:
-        return case.x.reshape(*batch, seq_len, case.num_heads, d_head)
+        return x.reshape(*batch, seq_len, num_heads, d_model // num_heads)
     if not transpose:  # the mistake: positions leak between heads
-        return case.x.reshape(*batch, case.num_heads, seq_len, d_head)
-    return mha_lib.split_heads(case.x, case.num_heads)  # (..., num_heads, seq_len, d_head)
+        return x.reshape(*batch, num_heads, seq_len, d_model // num_heads)
+    return mha_lib.split_heads(x, num_heads)  # (..., num_heads, seq_len, d_head)
 
 
-def merge_variant(case, *, transpose=True, combine=None):
+def merge_variant(x, *, transpose=True, combine=None):
     """``mha_lib.merge_heads(x)``; ``transpose=False`` only reshapes; ``combine`` "sum" or
     "mean" adds or averages the heads instead of putting them side by side."""
     if combine is not None:
-        return getattr(case.x, combine)(axis=-3)  # (..., seq_len, d_head)
+        return getattr(x, combine)(axis=-3)  # (..., seq_len, d_head)
     if not transpose:
-        *batch, num_heads, seq_len, d_head = case.x.shape
-        return case.x.reshape(*batch, seq_len, num_heads * d_head)
-    return mha_lib.merge_heads(case.x)  # (..., seq_len, num_heads * d_head)
+        *batch, num_heads, seq_len, d_head = x.shape
+        return x.reshape(*batch, seq_len, num_heads * d_head)
+    return mha_lib.merge_heads(x)  # (..., seq_len, num_heads * d_head)
 
 
 def _describe_features(values, x) -> str:
@@ -114,7 +113,7 @@ def _describe_features(values, x) -> str:
 
 
 def _split_values_fallback(got, case, facts) -> tuple[str, str]:
-    expected = split_variant(case)
+    expected = split_variant(case.x, case.num_heads)
     wrong = ~np.isclose(got, expected).all(axis=-1)  # slices along the last axis that differ
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
     return "wrong_values", (
@@ -139,7 +138,7 @@ SPLIT_CHECKER = Checker(
     name="check_split_heads",
     example="check_split_heads(split_heads)",
     cases=lambda: SPLIT_CASES,
-    reference=split_variant,
+    reference=lambda case, **switches: split_variant(case.x, case.num_heads, **switches),
     outputs=(("Your result", "out", "(..., num_heads, seq_len, d_head)"),),
     facts=_split_facts,
     shape_fallback="{problem} {fix}",
@@ -205,7 +204,7 @@ MERGE_CHECKER = Checker(
     name="check_merge_heads",
     example="check_merge_heads(merge_heads)",
     cases=lambda: MERGE_CASES,
-    reference=merge_variant,
+    reference=lambda case, **switches: merge_variant(case.x, **switches),
     outputs=(("Your result", "out", "(..., seq_len, num_heads * d_head)"),),
     facts=_merge_facts,
     shape_fallback="{problem} {fix}",

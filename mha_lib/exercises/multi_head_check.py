@@ -20,6 +20,7 @@ from .attention_check import (
     unstable,
     unstable_facts,
 )
+from .heads_check import merge_variant, split_variant
 from .masked_softmax_check import MASK_MESSAGES, mask_facts
 from .result import CheckResult
 
@@ -36,16 +37,6 @@ NUMPY_WORDING = {
 }
 
 
-def _reshape_split(x, num_heads):  # the mistake: (..., T, d_model) -> (..., H, T, d_head)
-    *batch, seq_len, d_model = x.shape
-    return x.reshape(*batch, num_heads, seq_len, d_model // num_heads)
-
-
-def _reshape_merge(heads):  # the mistake: (..., H, T, d_head) -> (..., T, d_model)
-    *batch, num_heads, seq_len, d_head = heads.shape
-    return heads.reshape(*batch, seq_len, num_heads * d_head)
-
-
 def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True, divisor=None,
                 weights_unmasked=False, combine_heads=None, merge_transpose=True,
                 output_projection=True, output_bias=True, average_weights=False,
@@ -58,11 +49,8 @@ def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True
     params, num_heads = case.params, num_heads or case.num_heads
     inputs = ((case.query, params.w_q, params.b_q), (case.key, params.w_k, params.b_k))
     inputs += ((case.value, params.w_v, params.b_v),)
-    split = mha_lib.split_heads if split_transpose else _reshape_split
-    q, k, v = (
-        split(mha_lib.linear(x, w, b if input_biases else None), num_heads)  # (..., H, T, d_head)
-        for x, w, b in inputs
-    )
+    projected = (mha_lib.linear(x, w, b if input_biases else None) for x, w, b in inputs)
+    q, k, v = (split_variant(x, num_heads, transpose=split_transpose) for x in projected)
     d_model = params.d_model
     divisors = {None: None, "1": 1.0, "d": d_model / num_heads, "√d_model": math.sqrt(d_model)}
     heads, weights = attention_variant(q, k, v, case.mask, divisor=divisors[divisor], **masking)
@@ -72,11 +60,9 @@ def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True
         weights = weights.mean(axis=-3)  # (..., T_q, T_k)
     if squeeze_heads:
         weights = weights[..., 0, :, :]
-    if combine_heads is not None:
-        return getattr(heads, combine_heads)(axis=-3), weights  # (..., T_q, d_head)
-    merged = (mha_lib.merge_heads if merge_transpose else _reshape_merge)(heads)
-    if not output_projection:
-        return merged, weights  # (..., T_q, d_model)
+    merged = merge_variant(heads, transpose=merge_transpose, combine=combine_heads)
+    if combine_heads is not None or not output_projection:
+        return merged, weights  # (..., T_q, d_model), or d_head wide
     return mha_lib.linear(merged, params.w_o, params.b_o if output_bias else None), weights
 
 
