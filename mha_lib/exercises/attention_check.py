@@ -1,7 +1,5 @@
-"""Checker for lesson 06: scaled dot-product attention (scores, mask, softmax, weighted sum).
-
-Also home of the attention step with its mistakes, shared with the multi-head checkers.
-"""
+"""Checker for lesson 06: scaled dot-product attention; its steps and mistakes are shared
+with the multi-head checkers."""
 
 from __future__ import annotations
 
@@ -49,7 +47,6 @@ def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=Fals
 
 
 def unstable(got, case, fn) -> bool:
-    """NaN or inf where the reference is finite, with huge scores."""
     pairs = zip(got, case.reference())
     return case.extra.get("large", False) and any(
         g is not None and nonfinite_where_finite(g, e).any() for g, e in pairs
@@ -57,8 +54,7 @@ def unstable(got, case, fn) -> bool:
 
 
 def unstable_facts(got, case) -> dict:
-    """``broken``: e.g. "weights for query 0 of head 1 are [nan, …]" and ``largest``, the
-    largest scaled score."""
+    """``broken``: e.g. "weights for query 0 of head 1 are [nan, …]"; ``largest`` score."""
 
     def broken():
         (output, weights), expected = got, case.reference()[1]
@@ -80,7 +76,6 @@ class AttentionCase(Case):
     """A call ``fn(q, k, v[, mask])``."""
 
     def reference(self, *, divisor=None, **switches):
-        """What a mistake produces; ``divisor`` by name: "1" or "d" (= d_k)."""
         divisor = {None: None, "1": 1.0, "d": float(self.q.shape[-1])}[divisor]
         return attention_variant(self.q, self.k, self.v, self.mask, divisor=divisor, **switches)
 

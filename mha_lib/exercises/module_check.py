@@ -1,11 +1,8 @@
 """Checker for lesson 09: multi-head attention as a torch ``nn.Module``.
 
-The checker builds the learner's module, loads known, seeded weights (with non-zero biases,
-so a forgotten bias shows) into its ``nn.Linear`` layers ``q_proj``, ``k_proj``, ``v_proj``
-and ``out_proj``, and compares ``forward`` with :func:`mha_lib.multi_head_attention` on the
-same numbers, rounded to float32 (tests/test_exercises.py shows this equals
-``torch.nn.MultiheadAttention``). Known weights keep every message identical from run to run.
-The cases, reference and mistake tables are those of the numpy checker of lesson 08.
+It loads known weights (non-zero biases) into the module's ``q_proj``, ``k_proj``, ``v_proj``
+and ``out_proj`` and compares ``forward`` with the numpy checker of lesson 08 (its cases,
+reference and mistake tables) on the same numbers, rounded to float32.
 """
 
 from __future__ import annotations
@@ -44,16 +41,16 @@ TORCH_WORDING = {
     "input_biases": "the biases of q_proj, k_proj and v_proj",
 }
 LAYERS = ("q_proj", "k_proj", "v_proj", "out_proj")
+_ARGUMENTS = {True: "query", False: "query, key, value"}  # what forward is called with
 MODULE_LARGE_FACTOR = 16.0  # scores reach about ±1000: e^x overflows float32 and float64
 
 
 class ModuleCase(MultiHeadCase):
-    """Build a module (``extra["new_module"]``, or reuse the previous one), load the case's
-    params, call forward (with ``query`` alone when ``extra["self_attention"]``)."""
+    """A module built anew (``new_module``) or reused, the case's params, one call of forward."""
 
     @property
     def inputs(self) -> str:
-        names = ("query",) if self.extra["self_attention"] else ("query", "key", "value")
+        names = ("query",) if self.self_attention else ("query", "key", "value")
         words = [f"{name} {fmt_shape(self.args[name].shape)}" for name in names]
         words[0] = words[0].replace("query", "query of shape")
         if self.mask is not None:
@@ -63,15 +60,13 @@ class ModuleCase(MultiHeadCase):
     def constructor_text(self, factory) -> str:
         name = getattr(factory, "__name__", type(factory).__name__)
         arguments = [repr(self.params.d_model), repr(self.num_heads)]
-        arguments += [f"{key}={value!r}" for key, value in self.extra["constructor"].items()]
+        arguments += [f"{key}={value!r}" for key, value in self.constructor.items()]
         return f"{name}({', '.join(arguments)})"
 
 
 def cases() -> list[ModuleCase]:
-    """Cross-attention (T_q=5 ≠ T_k=7) with 3 heads, without and with a mask; self-attention
-    through forward(query) alone; 4 heads with kdim=10 and vdim=6; 4 heads without bias; huge
-    scores (e^x overflows). Inputs and weights are those of the numpy checker, rounded to
-    float32 (what a float32 module sees), so the reference sees exactly the module's numbers."""
+    """The numpy checker's inputs and weights (rounded to float32, as the module sees them):
+    without and with a mask; forward(query) alone; kdim=10, vdim=6; bias=False; huge scores."""
     plain, masked, narrow, _ = (case.args for case in multi_head_cases())
     self_attention = plain | {"key": plain["query"], "value": plain["query"]}
     large = MODULE_LARGE_FACTOR * plain["query"]
@@ -112,9 +107,7 @@ def cases() -> list[ModuleCase]:
 
 def _build(factory, case: ModuleCase, torch):
     constructor = case.constructor_text(factory)
-    module, error = attempt(
-        factory, case.params.d_model, case.num_heads, **case.extra["constructor"]
-    )
+    module, error = attempt(factory, case.params.d_model, case.num_heads, **case.constructor)
     if error is not None:
         fail(
             "raised",
@@ -135,8 +128,7 @@ def _build(factory, case: ModuleCase, torch):
 
 
 def _check_layer(module, name, weight_shape, bias, constructor, torch) -> None:
-    """Fail unless ``module.<name>`` is a layer with a weight of ``weight_shape`` (d_out, d_in)
-    and a bias exactly when ``bias``."""
+    """Fail unless ``module.<name>`` has a weight (d_out, d_in) and a bias exactly if ``bias``."""
     layer = getattr(module, name, None)
     weight, layer_bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
     in_module = f"In {constructor}, {name}"
@@ -185,28 +177,23 @@ def _load_weights(module, params: mha_lib.MHAParams, torch) -> None:
 
 
 def _call(factory, case: ModuleCase, memo):
-    """Build the module (or reuse it), load the case's weights, and call forward."""
     import torch
 
     with torch.no_grad():
-        if case.extra["new_module"] or "module" not in memo:
+        if case.new_module or "module" not in memo:
             memo["module"] = _build(factory, case, torch)
         module = memo["module"]
         _load_weights(module, case.params, torch)
         dtype = module.q_proj.weight.dtype
         tensors = [torch.from_numpy(a.copy()).to(dtype) for a in (case.query, case.key, case.value)]
-        args = tensors[:1] if case.extra["self_attention"] else tensors
+        args = tensors[:1] if case.self_attention else tensors
         kwargs = {} if case.mask is None else {"mask": torch.from_numpy(case.mask.copy())}
-        if case.extra["need_weights"]:
+        if case.need_weights:
             kwargs["need_weights"] = True
         action = "Your forward raised"
         return call_learner(
             module, *args, kwargs=kwargs, inputs=case.inputs, hint=case.hint, action=action
         )
-
-
-def _forward(case) -> str:
-    return "forward(query)" if case.extra["self_attention"] else "forward(query, key, value)"
 
 
 def _read(raw, case: ModuleCase, expected) -> tuple:
@@ -218,7 +205,7 @@ def _read(raw, case: ModuleCase, expected) -> tuple:
         "mha_lib.MultiHeadAttention.",
     )
     output = to_array(output, "The output of your forward", expected[0].shape)
-    if not case.extra["need_weights"]:
+    if not case.need_weights:
         return output, None
     if weights is None:
         fail(
@@ -240,7 +227,7 @@ CHECKER = dataclasses.replace(
     note="(Called: {called}.)",
     facts=lambda got, case, switches: (
         multi_head_facts(got, case, switches)
-        | {"called": lambda: f"{_forward(case)} with {case.inputs}"}
+        | {"called": lambda: f"forward({_ARGUMENTS[case.self_attention]}) with {case.inputs}"}
     ),
     passed=(
         "with known weights loaded into q_proj, k_proj, v_proj and out_proj, your module "

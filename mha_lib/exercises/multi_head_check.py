@@ -1,8 +1,5 @@
 """Checker for lesson 08: multi-head attention as a function of arrays and an MHAParams.
-
-Its reference and mistake tables are shared with the torch module checker of lesson 09
-(module_check.py); only the wording of the fixes differs (numpy code vs. torch code).
-"""
+The torch module checker of lesson 09 shares it, with torch's wording of the fixes."""
 
 from __future__ import annotations
 
@@ -70,7 +67,6 @@ class MultiHeadCase(Case):
     """A call ``fn(query, key, value, params, num_heads[, mask])``."""
 
     def reference(self, **switches):
-        """``mha_lib.multi_head_attention``, or what a mistake produces (:func:`mha_variant`)."""
         if switches:
             return mha_variant(self, **switches)
         return mha_lib.multi_head_attention(
@@ -78,7 +74,6 @@ class MultiHeadCase(Case):
         )
 
     def largest_scaled_score(self) -> float:
-        """The largest |q @ kᵀ / √d_head| over all heads (how hard the softmax is pushed)."""
         q, k, _ = mha_lib.project_qkv(self.query, self.key, self.value, self.params)
         q, k = mha_lib.split_heads(q, self.num_heads), mha_lib.split_heads(k, self.num_heads)
         return float(np.abs(mha_lib.attention_scores(q, k)).max())
@@ -120,8 +115,7 @@ def cases() -> list[MultiHeadCase]:
 
 
 def facts(got, case, switches) -> dict:
-    """What the messages quote; the fixes' wording comes from ``case.extra`` (torch's for the
-    module checker) or :data:`NUMPY_WORDING`."""
+    """What the messages quote; the fixes are worded by ``case.extra`` or NUMPY_WORDING."""
     (output, weights), (right_output, right_weights) = got, case.reference()
     d_model, num_heads = case.params.d_model, case.num_heads
     d_head = d_model // num_heads
