@@ -1,181 +1,350 @@
-"""What every checker shares (private): run the learner's code safely, read what it returned,
-compare arrays, and phrase numbers, shapes and indices for messages.
-
-A checker is written as a straight sequence of steps that calls :func:`fail` at the first
-problem; :func:`run_check` turns that into a :class:`CheckResult` and makes sure nothing the
-learner's code does (raise, warn, return garbage) escapes as an exception.
+"""What every checker shares (private): the driver (:class:`Checker`) and its mistake tables,
+running the learner's code safely, reading what it returned, and formatting for messages.
+Nothing the learner's code does escapes as an exception; every message is deterministic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import linecache
 import math
 import numbers
 import re
 import traceback
 import warnings
+from collections.abc import Callable
 from typing import NoReturn
 
 import numpy as np
 
 from .result import CheckResult
 
-RTOL = 1e-4  # loose enough for float32 and torch learners, far below any real mistake
-ATOL = 1e-5
+RTOL, ATOL = 1e-4, 1e-5  # loose enough for float32 and torch learners, far below any mistake
 MAX_QUOTED_TEXT = 160  # longest piece of the learner's own text (error message, code line) quoted
 LARGEST_RESULT = 10_000_000  # elements; anything bigger is reported by shape without converting
 
 
 class Verdict(Exception):
-    """Stops a checker at the first problem; carries the finished result."""
+    """Stops a checker at the first problem; carries the result and the table row, if any."""
 
-    def __init__(self, result: CheckResult):
+    def __init__(self, result: CheckResult, row: str | None = None):
         super().__init__(result.message)
-        self.result = result
+        self.result, self.row = result, row
 
 
-def fail(mistake: str | None, message: str) -> NoReturn:
+def fail(mistake: str | None, message: str, row: str | None = None) -> NoReturn:
     """End the check as not passed, with a catalogue key (or None) and a message."""
-    raise Verdict(CheckResult(passed=False, mistake=mistake, message=message))
+    raise Verdict(CheckResult(passed=False, mistake=mistake, message=message), row)
 
 
-def run_check(steps, *args) -> CheckResult:
-    """Run ``steps(*args)``, which returns the success message or calls :func:`fail`.
-
-    numpy floating-point warnings and Python warnings are silenced (a learner's overflow is
-    diagnosed, not printed). Anything unexpected becomes a not-passed result, never an
-    exception — except KeyboardInterrupt and SystemExit, which the learner asked for.
-    """
+def explain(steps, *args) -> tuple[CheckResult, str | None]:
+    """Run ``steps(*args)`` (the success message, or :func:`fail`) silently: the result and the
+    label of the row that named the mistake. Nothing but KeyboardInterrupt/SystemExit escapes."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return CheckResult(passed=True, mistake=None, message=steps(*args))
+            return CheckResult(passed=True, mistake=None, message=steps(*args)), None
         except Verdict as verdict:
-            return verdict.result
+            return verdict.result, verdict.row
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:  # noqa: BLE001 - never raise at the learner
-            return CheckResult(
-                passed=False,
-                mistake=None,
-                message=(
-                    f"The checker could not finish: it hit {describe_exception(error)} while "
-                    "reading your result. Make sure your function returns plain numpy arrays "
-                    "(or torch tensors); if it does, please tell the course authors."
-                ),
+            message = (
+                f"The checker could not finish: it hit {describe_exception(error)} while "
+                "reading your result. Make sure your function returns plain numpy arrays "
+                "(or torch tensors); if it does, please tell the course authors."
             )
+            return CheckResult(passed=False, mistake=None, message=message), None
 
 
-# ---------------------------------------------------------------------------------------------
-# calling the learner's code
-# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One call: ``args`` (name -> value) by position, trailing None values left out, and
+    ``kwargs``; ``extra`` holds facts that are not passed (e.g. ``large=True``). Every name reads
+    as an attribute (``case.q``). ``hint`` is said if it raises after earlier cases passed."""
+
+    args: dict
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    hint: str = ""
+    extra: dict = dataclasses.field(default_factory=dict)
+
+    def __getattr__(self, name):
+        for part in ("args", "kwargs", "extra"):
+            if name in self.__dict__.get(part, ()):
+                return self.__dict__[part][name]
+        raise AttributeError(name)
+
+    @property
+    def positional(self) -> tuple:
+        values = list(self.args.values())
+        while values and values[-1] is None:
+            values.pop()
+        return tuple(values)
+
+    @property
+    def inputs(self) -> str:
+        """E.g. "q of shape (5, 16), k (7, 16), v (7, 6) and no mask"."""
+        named = self.args | self.kwargs
+        arrays = sum(isinstance(value, np.ndarray) for value in named.values())
+        words = []
+        for name, value in named.items():
+            if isinstance(value, np.ndarray):  # "of shape" each time in a short list
+                words.append(f"{name}{' of shape' if not words or arrays <= 2 else ''} ")
+                words[-1] += fmt_shape(value.shape)
+            elif value is None or isinstance(value, (int, float)):
+                words.append(f"no {name}" if value is None else f"{name}={value}")
+        return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
-def require_callable(fn, checker_name: str, example: str) -> None:
-    """Fail with ``wrong_type`` unless ``fn`` can be called."""
-    if not callable(fn):
-        fail(
-            "wrong_type",
-            f"{checker_name} needs your function itself, e.g. {example}; you passed "
-            f"{describe_value(fn)}.",
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """A row of a mistake table: it matches when the result equals ``reference(case, **s)`` for
+    one of the switches ``s`` in ``variants``, or when ``test(got, case, fn)``; ``evident_in``:
+    an output that shows the mistake even when another mistake changes the others."""
+
+    key: str
+    variants: dict | tuple = ()
+    test: Callable | None = None
+    name: str = ""
+    evident_in: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+    @property
+    def switches(self) -> tuple[dict, ...]:
+        return (self.variants,) if isinstance(self.variants, dict) else self.variants
+
+
+class Facts(dict):
+    """The fields of message templates, each computed on first use from ``makers``."""
+
+    def __init__(self, makers: dict):
+        super().__init__()
+        self.makers = makers
+
+    def __missing__(self, name):
+        self[name] = self.makers[name]()
+        return self[name]
+
+
+def outputs(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def same(got, want, only=None, nan=False) -> bool:
+    """Every output the learner gave (None: not asked for) equals ``want``'s (``only``: that
+    output; ``nan``: NaN matches NaN, as when a mistake makes NaN)."""
+    pairs = list(zip(outputs(got), outputs(want)))
+    return all(
+        g is None or g.shape == w.shape and np.allclose(g, w, RTOL, ATOL, equal_nan=nan)
+        for g, w in (pairs if only is None else pairs[only : only + 1])
+    )
+
+
+def recognise(table, got, reference, case, fn) -> tuple[Mistake, dict] | None:
+    """The first row of ``table`` (and its matching switches) that ``got`` matches, else None."""
+
+    def variant(switches):
+        try:
+            return reference(case, **switches)
+        except (IndexError, ValueError):  # the mistake cannot happen with these shapes
+            return None
+
+    for row in table:
+        if row.test is not None and row.test(got, case, fn):
+            return row, {}
+        for switches in row.switches:
+            if (wrong := variant(switches)) is not None and same(got, wrong, nan=True):
+                return row, switches
+    right = reference(case)
+    for row in table:  # a mistake that shows in one output, whatever the others hold
+        index = row.evident_in
+        for switches in row.switches if index is not None and got[index] is not None else ():
+            wrong = variant(switches)
+            if (
+                wrong is not None
+                and same(got, wrong, index, True)
+                and not same(right, wrong, index)
+            ):
+                return row, switches
+    return None
+
+
+def call_case(fn, case, memo):
+    return call_learner(
+        fn, *case.positional, kwargs=case.kwargs, inputs=case.inputs, hint=case.hint
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Checker:
+    """A checker as data; calling it checks a learner's function and returns a CheckResult.
+
+    ``reference(case, **switches)``: the library's answer, or what a mistake produces.
+    ``outputs``: (subject, name, layout) of each returned array (``case.extra["layout"]``
+    wins). ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) ->
+    message or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
+    ``{n_problem}``, ``{n_shape}``, ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the
+    first wrong output's).
+    """
+
+    name: str
+    example: str
+    cases: Callable
+    reference: Callable
+    outputs: tuple
+    passed: str
+    mistakes: tuple = ()
+    shape_mistakes: tuple = ()
+    shape_fallback: str | Callable = "{problem}"
+    values_fallback: str | Callable = "{subject} has the right shape {shape} but {difference}."
+    messages: dict = dataclasses.field(default_factory=dict)
+    facts: Callable = lambda got, case, switches: {}
+    read: Callable | None = None
+    call: Callable = call_case
+    note: str = ""
+
+    def __call__(self, fn) -> CheckResult:
+        return explain(self.steps, fn)[0]
+
+    def steps(self, fn) -> str:
+        if not callable(fn):
+            message = f"{self.name} needs your function itself, e.g. {self.example}; you passed"
+            fail("wrong_type", f"{message} {describe_value(fn)}.")
+        memo = {}
+        for case in self.cases():
+            raw = self.call(fn, case, memo)
+            expected = self.reference(case)
+            got = (self.read or self._read)(raw, case, expected)
+            if any(
+                g is not None and g.shape != e.shape
+                for g, e in zip(outputs(got), outputs(expected))
+            ):
+                self._diagnose(
+                    self.shape_mistakes, got, case, fn, self.shape_fallback, "wrong_shape"
+                )
+            if not same(got, expected):
+                self._diagnose(self.mistakes, got, case, fn, self.values_fallback, "wrong_values")
+        return self.passed
+
+    def _read(self, raw, case, expected):
+        if len(self.outputs) == 1:
+            return to_array(raw, self.outputs[0][0], expected.shape)
+        names = tuple(name for _, name, _ in self.outputs)
+        pair = as_pair(raw, "Your function", names, f"End it with `return {', '.join(names)}`.")
+        return tuple(
+            to_array(value, f"The {name} you returned", right.shape)
+            for value, name, right in zip(pair, names, expected)
         )
 
+    def _diagnose(self, table, got, case, fn, fallback, key) -> NoReturn:
+        row, switches = recognise(table, got, self.reference, case, fn) or (None, {})
+        facts = Facts(self._facts(got, case) | self.facts(got, case, switches))
+        note = f" {self.note.format_map(facts)}" if self.note and key == "wrong_values" else ""
+        if row is not None:
+            fail(row.key, self.messages[row.label].format_map(facts) + note, row.label)
+        answer = (
+            fallback.format_map(facts) if isinstance(fallback, str) else fallback(got, case, facts)
+        )
+        key, message = answer if isinstance(answer, tuple) else (key, answer)
+        fail(key, message + note)
 
-def call_learner(fn, *args, inputs: str, kwargs=None, after_success: str = "", action=None):
-    """Call ``fn(*args, **kwargs)`` on copies of the arguments; a raise becomes ``raised``.
+    def _facts(self, got, case) -> dict:
+        facts, wrong = {}, []
+        expected = outputs(self.reference(case))
+        for (subject, name, layout), g, r in zip(self.outputs, outputs(got), expected):
+            if g is not None:
+                wrong += [] if close(g, r) else [(g.shape == r.shape, subject, name)]
+                facts |= _output_facts(subject, name, case.extra.get("layout", layout), g, r)
+        _, subject, name = min(wrong or [(0, *self.outputs[0][:2])], key=lambda w: w[0])
+        generic = {field: facts[f"{name}_{field}"] for field in ("problem", "shape", "difference")}
+        return facts | generic | {"subject": lambda: subject}
 
-    Args:
-        inputs: the inputs in words, e.g. "q of shape (5, 16) and k of shape (7, 16)".
-        after_success: what to add when an earlier, simpler input worked (a hint at what the
-            new input adds), else the generic "fix that error" advice is given.
-        action: how to name the call in the message (default "Your function raised").
-    """
-    args = tuple(_fresh_copy(a) for a in args)
-    kwargs = {name: _fresh_copy(value) for name, value in (kwargs or {}).items()}
+
+def _output_facts(subject, name, layout, got, right) -> dict:
+    return {
+        f"{name}_problem": lambda: shape_problem(subject, got.shape, right.shape, layout),
+        f"{name}_shape": lambda: fmt_shape(got.shape),
+        f"{name}_right_shape": lambda: fmt_shape(right.shape),
+        f"{name}_difference": lambda: difference_clause(name, got, right),
+    }
+
+
+def call_learner(fn, *args, inputs: str, kwargs=None, hint="", action=None, on_raise=None):
+    """Call ``fn`` on copies of the arguments; a raise becomes ``raised`` (``hint``: the advice),
+    unless ``on_raise(error)`` names a mistake as ``(key, message)``."""
+    kwargs = {name: _fresh(value) for name, value in (kwargs or {}).items()}
+    result, error = attempt(fn, *map(_fresh, args), **kwargs)
+    if error is None:
+        return result
+    named = on_raise(error) if on_raise is not None else None
+    fail(*(named or ("raised", raised_message(error, fn, inputs, hint, action))))
+
+
+def attempt(call, *args, **kwargs) -> tuple:
+    """``(call(*args, **kwargs), None)``, or ``(None, error)`` (KeyboardInterrupt passes)."""
     try:
-        return fn(*args, **kwargs)
+        return call(*args, **kwargs), None
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
-        fail("raised", raised_message(error, fn, inputs, after_success, action))
+    except BaseException as error:  # noqa: BLE001 - the learner's code must never escape
+        return None, error
 
 
-def raised_message(error, fn, inputs: str, after_success: str = "", action=None) -> str:
+def _fresh(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def raised_message(error, fn, inputs: str, hint: str = "", action=None) -> str:
     """The ``raised`` message: the exception, the learner's line when known, the inputs."""
     where = learner_line(error, fn)
     where = f" at `{where}`" if where else ""
+    advice = hint or "Fix that error, then run the check again."
     action = action or "Your function raised"
-    advice = after_success or "Fix that error, then run the check again."
     return f"{action} {describe_exception(error)}{where} when called with {inputs}. {advice}"
-
-
-def _fresh_copy(value):
-    """A copy of an array argument, so a learner's in-place edit cannot change the checker's."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    return value
 
 
 def describe_exception(error: BaseException) -> str:
     """``"ValueError: the first line of its message"``, shortened, without memory addresses."""
-    name = type(error).__name__
-    text = " ".join(_safe_str(error).split())
-    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", text)  # addresses differ run to run (nbval)
-    text = shorten(text)
-    return f"{name}: {text}" if text else name
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", " ".join(_safe_str(error).split()))  # nbval
+    return f"{type(error).__name__}: {shorten(text)}" if text else type(error).__name__
 
 
 def learner_line(error: BaseException, fn) -> str:
     """The last line of the learner's own code in the traceback, or "" if unknown."""
-    filenames = _learner_filenames(fn)
-    if not filenames:
-        return ""
+    candidates = [fn, getattr(fn, "__func__", None), getattr(fn, "forward", None)]
+    if isinstance(fn, type):
+        candidates += [vars(fn).get("__init__"), vars(fn).get("forward")]
+    codes = (getattr(getattr(c, "__func__", c), "__code__", None) for c in candidates)
+    files = {getattr(code, "co_filename", None) for code in codes} - {None}
     try:
-        frames = traceback.extract_tb(error.__traceback__)
+        frames = traceback.extract_tb(error.__traceback__) if files else []
     except Exception:  # noqa: BLE001 - a broken traceback just means no line
         return ""
     for frame in reversed(frames):
-        if frame.filename in filenames:
+        if frame.filename in files:
             line = frame.line or linecache.getline(frame.filename, frame.lineno or 0)
             return shorten(" ".join(str(line).split()))
     return ""
 
 
-def _learner_filenames(fn) -> set[str]:
-    """Files that hold the learner's code: the function's own, or a class's methods'."""
-    candidates = [fn, getattr(fn, "__func__", None), getattr(fn, "forward", None)]
-    if isinstance(fn, type):
-        candidates += [vars(fn).get("__init__"), vars(fn).get("forward")]
-    names = set()
-    for candidate in candidates:
-        code = getattr(getattr(candidate, "__func__", candidate), "__code__", None)
-        filename = getattr(code, "co_filename", None)
-        if isinstance(filename, str):
-            names.add(filename)
-    return names
-
-
 def _safe_str(value) -> str:
-    try:
-        return str(value)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 - an object whose __str__ fails says nothing
-        return ""
+    return attempt(str, value)[0] or ""  # an object whose __str__ fails says nothing
 
 
 def shorten(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
-    """Cut ``text`` to ``limit`` characters, ending with "…" when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-# ---------------------------------------------------------------------------------------------
-# reading what the learner returned
-# ---------------------------------------------------------------------------------------------
+def probe_matches(fn, expected, *args, **kwargs) -> bool:
+    """Whether ``fn(*args, **kwargs)`` runs and returns ``expected`` (for a diagnosis)."""
+    got, error = attempt(lambda: to_array(fn(*map(_fresh, args), **kwargs), "", expected.shape))
+    return error is None and close(got, expected)  # a probe that fails just answers "no"
 
 
 def is_torch_tensor(value) -> bool:
-    """True for a torch tensor, without importing torch."""
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 
 
@@ -187,189 +356,101 @@ def describe_value(value) -> str:
         kind = "a torch tensor" if is_torch_tensor(value) else "a numpy array"
         return f"{kind} of shape {fmt_shape(getattr(value, 'shape', ()))}"
     if isinstance(value, (tuple, list)):
-        count = len(value)
-        return f"a {type(value).__name__} of {count} item{'s' if count != 1 else ''}"
+        return f"a {type(value).__name__} of {len(value)} item{'s' if len(value) != 1 else ''}"
     if isinstance(value, (numbers.Number, np.generic)):
-        return f"the single number {fmt_number(value) if _is_real(value) else _safe_str(value)}"
+        real = isinstance(value, (numbers.Real, np.floating, np.integer, np.bool_))
+        return f"the single number {fmt_number(value) if real else _safe_str(value)}"
     return f"an object of type {type(value).__name__}"
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, (numbers.Real, np.floating, np.integer, np.bool_))
-
-
 def to_array(value, what: str, expected_shape) -> np.ndarray:
-    """Return ``value`` as a float64 numpy array; fail with ``wrong_type`` if it is not one.
-
-    Accepts numpy arrays, torch tensors (detached and copied to the CPU), nested lists and
-    numbers. A result far too large to be right is reported as ``wrong_shape`` by its shape
-    alone, without converting it.
-
-    Args:
-        what: how to name the value in a message, e.g. "Your function's result".
-        expected_shape: shown in the message, e.g. ``(10, 12)``.
-    """
+    """``value`` (numpy array, torch tensor, nested list, number) as a float64 numpy array, or
+    fail with ``wrong_type``; a result far too large to be right is reported as ``wrong_shape``
+    by its shape alone. ``what`` names the value in a message, e.g. "Your scores"."""
     wanted = f"an array of shape {fmt_shape(expected_shape)}"
+
+    def wrong_type(text: str) -> NoReturn:
+        fail("wrong_type", f"{what} {text}")
+
     if value is None:
-        fail(
-            "wrong_type",
-            f"{what} {_be(what)} None instead of {wanted}. Finish the code and end it with "
-            "`return ...` (a function without a return statement returns None).",
+        verb = "are" if _is_plural(what) else "is"
+        wrong_type(
+            f"{verb} None instead of {wanted}. Finish the code and end it with `return ...` (a "
+            "function without a return statement returns None)."
         )
-    shape = _shape_of(value)
-    if shape is not None and math.prod(shape) > LARGEST_RESULT:
-        fail(
-            "wrong_shape",
-            f"{what} has shape {fmt_shape(shape)} but should have shape "
-            f"{fmt_shape(expected_shape)}.",
-        )
-    if is_torch_tensor(value):
-        array = _torch_to_numpy(value, what, wanted)
-    elif isinstance(value, (np.ndarray, list, tuple, numbers.Number, np.generic)) or hasattr(
-        value, "__array__"
-    ):
-        try:
-            array = np.asarray(value)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException:  # noqa: BLE001 - e.g. a ragged nested list
+    torch = is_torch_tensor(value)
+    if isinstance(value, np.ndarray) or torch:
+        shape = attempt(lambda: tuple(int(n) for n in value.shape))[0] or ()
+        if math.prod(shape) > LARGEST_RESULT:
+            fail("wrong_shape", shape_problem(what, shape, expected_shape))
+    kinds = (np.ndarray, list, tuple, numbers.Number, np.generic)
+    if not (torch or isinstance(value, kinds) or hasattr(value, "__array__")):
+        wrong_type(f"is {describe_value(value)}, not {wanted}.")
+    array, error = attempt(lambda: np.asarray(_from_torch(value) if torch else value))
+    if error is not None:  # e.g. a ragged list or a meta tensor
+        if torch:
+            reason = f"a torch tensor that cannot be read as numbers ({describe_exception(error)})"
+        else:
             ragged = " (rows of different lengths?)" if isinstance(value, (list, tuple)) else ""
-            fail(
-                "wrong_type",
-                f"{what} is {describe_value(value)} that numpy cannot turn into an array"
-                f"{ragged}; return {wanted}.",
-            )
-    else:
-        fail("wrong_type", f"{what} is {describe_value(value)}, not {wanted}.")
-    return _as_float64(array, what, wanted)
-
-
-def _shape_of(value):
-    shape = getattr(value, "shape", None)
-    if isinstance(value, np.ndarray) or is_torch_tensor(value):
-        try:
-            return tuple(int(n) for n in shape)
-        except Exception:  # noqa: BLE001
-            return None
-    return None
-
-
-def _torch_to_numpy(tensor, what: str, wanted: str) -> np.ndarray:
-    try:
-        tensor = tensor.detach().cpu()
-        if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
-            tensor = tensor.float()
-        return tensor.resolve_conj().resolve_neg().numpy()
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as error:  # noqa: BLE001 - e.g. a meta or sparse tensor
-        fail(
-            "wrong_type",
-            f"{what} is a torch tensor that cannot be read as numbers ({describe_exception(error)}"
-            f"); return {wanted}.",
-        )
-
-
-def _as_float64(array: np.ndarray, what: str, wanted: str) -> np.ndarray:
-    kind = array.dtype.kind
-    if kind in "biuf":
-        return np.array(array, dtype=np.float64)
-    if kind == "O":
-        converted = _object_array_as_float64(array)
-        if converted is not None:
+            reason = f"{describe_value(value)} that numpy cannot turn into an array{ragged}"
+        wrong_type(f"is {reason}; return {wanted}.")
+    if array.dtype.kind in "biufO":  # an object array converts if it holds numbers
+        converted, error = attempt(np.array, array, dtype=np.float64)
+        if error is None:
             return converted
-    fail(
-        "wrong_type",
-        f"{what} is an array of {_dtype_words(array)} (dtype {array.dtype}), not of real "
-        f"numbers; return {wanted} of floats.",
+    words = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects"}
+    wrong_type(
+        f"is an array of {words.get(array.dtype.kind, 'non-numbers')} (dtype {array.dtype}), not "
+        f"of real numbers; return {wanted} of floats."
     )
 
 
-def _object_array_as_float64(array: np.ndarray) -> np.ndarray | None:
-    """An object array of numbers as float64, or None (e.g. an array of None)."""
-    try:
-        return np.array(array, dtype=np.float64)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 - not numbers: the caller reports wrong_type
-        return None
-
-
-def _dtype_words(array: np.ndarray) -> str:
-    return {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects"}.get(
-        array.dtype.kind, "non-numbers"
-    )
+def _from_torch(tensor):
+    tensor = tensor.detach().cpu()
+    if tensor.dtype.is_floating_point and tensor.element_size() < 4:  # float16, bfloat16
+        tensor = tensor.float()
+    return tensor.resolve_conj().resolve_neg().numpy()
 
 
 def as_pair(value, what: str, names: tuple[str, str], hint: str) -> tuple:
-    """Return the two items of a returned tuple/list, or fail with ``wrong_type``."""
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return value[0], value[1]
-    fail(
-        "wrong_type",
-        f"{what} returned {describe_value(value)} instead of a pair ({names[0]}, {names[1]}). "
-        f"{hint}",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# comparing
-# ---------------------------------------------------------------------------------------------
+    pair = f"a pair ({names[0]}, {names[1]})"
+    fail("wrong_type", f"{what} returned {describe_value(value)} instead of {pair}. {hint}")
 
 
 def close(got: np.ndarray, expected: np.ndarray) -> bool:
     """Same shape and equal within float32-friendly tolerances (NaN never equals anything)."""
-    return got.shape == expected.shape and bool(
-        np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
-    )
-
-
-def largest_difference(
-    got: np.ndarray, expected: np.ndarray
-) -> tuple[tuple[int, ...], float, float]:
-    """The index where ``got`` is furthest from ``expected`` (NaN counts as furthest)."""
-    gap = np.abs(got - expected)
-    gap[~np.isfinite(gap)] = np.inf
-    index = np.unravel_index(int(np.argmax(gap)), got.shape)
-    index = tuple(int(i) for i in index)
-    return index, float(got[index]), float(expected[index])
+    return got.shape == expected.shape and bool(np.allclose(got, expected, RTOL, ATOL))
 
 
 def difference_clause(name: str, got: np.ndarray, expected: np.ndarray) -> str:
-    """E.g. "weights[0, 2] is 0.61 instead of 0.43" at the largest difference."""
-    index, got_value, expected_value = largest_difference(got, expected)
-    return f"{name}{fmt_index(index)} is {fmt_number(got_value)} instead of {fmt_number(expected_value)}"
+    """E.g. "weights[0, 2] is 0.61 instead of 0.43" at the largest difference (or a NaN)."""
+    gap = np.abs(got - expected)
+    gap[~np.isfinite(gap)] = np.inf
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), got.shape))
+    right = fmt_number(expected[index])
+    return f"{name}{fmt_index(index)} is {fmt_number(got[index])} instead of {right}"
 
 
 def nonfinite_where_finite(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """A bool array: True where the learner has NaN/inf but the reference is finite."""
     return ~np.isfinite(got) & np.isfinite(expected)
 
 
 def scale_factor(got: np.ndarray, reference: np.ndarray) -> float | None:
     """The c with ``got ≈ c * reference``, if there is one, else None."""
-    if got.shape != reference.shape or not np.isfinite(got).all():
+    if got.shape != reference.shape or not np.isfinite(got).all() or not reference.any():
         return None
-    denominator = float(np.sum(reference * reference))
-    if denominator == 0:
-        return None
-    factor = float(np.sum(got * reference)) / denominator
+    factor = float(np.sum(got * reference)) / float(np.sum(reference * reference))
     return factor if close(got, factor * reference) else None
-
-
-# ---------------------------------------------------------------------------------------------
-# formatting for messages (deterministic: no addresses, fixed precision)
-# ---------------------------------------------------------------------------------------------
 
 
 def fmt_number(value) -> str:
     """A number as a learner would write it: 3 significant digits (0.583, -2.5, 0.0012), but
     whole numbers from 100 on keep every digit and one decimal (1001, -1000.5); nan, inf."""
     value = float(value)
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
+    if not math.isfinite(value) or value == 0:
+        return str(value) if value else "0"
     if abs(value) >= 100:
         return np.format_float_positional(value, precision=1, unique=True, trim="-")
     return np.format_float_positional(value, precision=3, unique=True, fractional=False, trim="-")
@@ -383,34 +464,19 @@ def fmt_vector(values, limit: int = 6) -> str:
 
 
 def fmt_shape(shape) -> str:
-    """A shape as a tuple, e.g. "(2, 5, 7)" and "(7,)"."""
     return str(tuple(int(n) for n in shape))
 
 
 def fmt_index(index) -> str:
-    """An index as written in code, e.g. "[0, 2, 3]"."""
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
-def shape_problem(what: str, got_shape, expected_shape, layout: str) -> str:
+def shape_problem(what: str, got_shape, expected_shape, layout: str = "") -> str:
     """E.g. "Your result has shape (12, 10) but should have shape (10, 12) = (seq_len, d_model)."."""
     verb = "have" if _is_plural(what) else "has"
-    return (
-        f"{what} {verb} shape {fmt_shape(got_shape)} but should have shape "
-        f"{fmt_shape(expected_shape)} = {layout}."
-    )
+    got, right = fmt_shape(got_shape), fmt_shape(expected_shape)
+    return f"{what} {verb} shape {got} but should have shape {right}{layout and ' = '}{layout}."
 
 
 def _is_plural(what: str) -> bool:
-    """Whether a subject like "Your scores" or "The weights you returned" is plural."""
     return any(word in ("scores", "weights") for word in what.split()[:3])
-
-
-def _be(what: str) -> str:
-    return "are" if _is_plural(what) else "is"
-
-
-def swapped_last_axes(shape) -> tuple:
-    """``shape`` with its last two axes swapped."""
-    shape = tuple(shape)
-    return shape[:-2] + (shape[-1], shape[-2]) if len(shape) >= 2 else shape

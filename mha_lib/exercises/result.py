@@ -21,20 +21,11 @@ _NOT_YET_COLOURS = {"border": "#b45309", "background": "#fff7ed"}
 
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
-    """The verdict of one exercise checker.
+    """The verdict of one exercise checker (every ``check_*`` of lessons 01 to 09).
 
-    Attributes:
-        passed: True when the learner's code matched the reference on every input.
-        mistake: a key of the mistake catalogue (e.g. ``"missing_scale"``) when the checker
-            recognised what went wrong, else None.
-        message: one or two sentences: what went wrong, with the shapes or numbers that show
-            it, and how to fix it (or, when passed, what was checked).
-
-    ``bool(result)`` is ``result.passed``. ``str(result)`` and ``repr(result)`` start with
-    "✓ Passed:" or "✗ Not yet:"; in Jupyter the result shows as a small box with the same words
-    (``_repr_html_``). Both are deterministic, so notebooks can store them for nbval.
-
-    Returned by every ``check_*`` function in :mod:`mha_lib.exercises` (lessons 01 to 08).
+    ``passed``; ``mistake``: a key of the catalogue (e.g. ``"missing_scale"``) or None;
+    ``message``: what went wrong, with the numbers that show it, and how to fix it. ``str`` and
+    the Jupyter box (``_repr_html_``) start with "✓ Passed:" or "✗ Not yet:", deterministically.
     """
 
     passed: bool

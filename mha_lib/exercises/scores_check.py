@@ -6,146 +6,122 @@ import math
 
 import numpy as np
 
-from ._harness import (
-    call_learner,
-    close,
-    difference_clause,
-    fail,
-    fmt_index,
-    fmt_number,
-    fmt_shape,
-    require_callable,
-    run_check,
-    scale_factor,
-    shape_problem,
-    swapped_last_axes,
-    to_array,
-)
+import mha_lib
+
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, scale_factor
 from .result import CheckResult
 
 D_K = 16  # √16 = 4, so a missing or wrong scale is easy to see in the numbers
 
 
-def _score_examples():
-    """(q, k) pairs: first plain (T_q=5, T_k=7, d_k=16), then with batch and head axes."""
+def cases() -> list[Case]:
+    """(q, k): first plain (T_q=5, T_k=7, d_k=16), then with batch and head axes."""
     rng = np.random.default_rng(303)
     return [
-        (rng.standard_normal((5, D_K)), rng.standard_normal((7, D_K))),
-        (rng.standard_normal((2, 3, 5, D_K)), rng.standard_normal((2, 3, 7, D_K))),
+        Case({"q": rng.standard_normal((5, D_K)), "k": rng.standard_normal((7, D_K))}),
+        Case(
+            {"q": rng.standard_normal((2, 3, 5, D_K)), "k": rng.standard_normal((2, 3, 7, D_K))},
+            hint="It worked for q (5, 16) and k (7, 16), so the leading (batch, head) axes are "
+            "the problem: if you wrote k.T, it reverses every axis; swap only the last two with "
+            "np.swapaxes(k, -1, -2).",
+        ),
     ]
 
 
-def reference_scores(q, k, divisor=None):
-    """``q @ kᵀ / divisor`` with the default divisor √d_k: ``(..., T_q, T_k)``."""
-    divisor = math.sqrt(q.shape[-1]) if divisor is None else divisor
-    return q @ np.swapaxes(k, -1, -2) / divisor  # (..., T_q, T_k)
+def _divisors(case) -> dict[str, float]:
+    """What a learner may divide q @ kᵀ by, by name."""
+    d_k, seq_len_q, seq_len_k = case.q.shape[-1], case.q.shape[-2], case.k.shape[-2]
+    names = ("1", "d_k", "1/√d_k", "√T_q", "√T_k")
+    return dict(
+        zip(names, (1.0, d_k, 1 / math.sqrt(d_k), math.sqrt(seq_len_q), math.sqrt(seq_len_k)))
+    )
+
+
+def scores_variant(case, *, divisor=None, keys_first=False):
+    """``mha_lib.attention_scores(q, k)``, with one switch per mistake: q @ kᵀ divided by
+    another ``divisor`` (by name, see :func:`_divisors`), or k @ qᵀ (``keys_first``)."""
+    scores = mha_lib.attention_scores(case.q, case.k)  # (..., T_q, T_k)
+    if divisor is not None:
+        scores = scores * math.sqrt(case.q.shape[-1]) / _divisors(case)[divisor]
+    return np.swapaxes(scores, -1, -2) if keys_first else scores
+
+
+def _facts(got, case, switches) -> dict:
+    raw = scores_variant(case, divisor="1")  # q @ kᵀ, where a scaling shows most
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(raw))), raw.shape))
+    d_k, divisor = case.q.shape[-1], _divisors(case).get(switches.get("divisor"), 1.0)
+    return {
+        "d_k": lambda: d_k,
+        "sqrt_d_k": lambda: fmt_number(math.sqrt(d_k)),
+        "at": lambda: f"scores{fmt_index(index)}",
+        "value": lambda: fmt_number(got[index]),
+        "raw": lambda: fmt_number(raw[index]),
+        "right": lambda: fmt_number(scores_variant(case)[index]),
+        "length": lambda: round(divisor**2),
+        "length_name": lambda: switches.get("divisor", "")[1:],
+        "T_q": lambda: case.q.shape[-2],
+        "T_k": lambda: case.k.shape[-2],
+        "factor": lambda: fmt_number(1 / scale_factor(got, raw)),
+    }
+
+
+def _softmax_applied(got, case, fn) -> bool:
+    return np.all(got >= 0) and np.allclose(got.sum(-1), 1, atol=1e-4)
+
+
+def _other_divisor(got, case, fn) -> bool:
+    return bool(scale_factor(got, scores_variant(case, divisor="1")))
+
+
+_EVIDENCE = "{at} is {value} instead of {right}"
+CHECKER = Checker(
+    name="check_scores",
+    example="check_scores(attention_scores)",
+    cases=cases,
+    reference=scores_variant,
+    outputs=(("Your scores", "scores", "(..., T_q, T_k)"),),
+    facts=_facts,
+    mistakes=(
+        Mistake("missing_scale", {"divisor": "1"}),
+        Mistake("scale_by_d", {"divisor": "d_k"}),
+        Mistake("wrong_values", {"divisor": "1/√d_k"}, name="multiplied"),
+        Mistake("wrong_values", ({"divisor": "√T_q"}, {"divisor": "√T_k"}), name="sqrt_length"),
+        Mistake("wrong_values", test=_softmax_applied, name="softmax_applied"),
+        Mistake("wrong_values", test=_other_divisor, name="other_divisor"),
+    ),
+    shape_mistakes=(Mistake("wrong_shape", {"keys_first": True}, name="keys_first"),),
+    messages={
+        "missing_scale": "Your scores are q @ kᵀ without the scaling: {at} is {value} but should "
+        "be {raw} / √{d_k} = {right}. Divide by np.sqrt(d_k), where d_k = q.shape[-1] = {d_k}.",
+        "scale_by_d": "Your scores are divided by d_k = {d_k} instead of √d_k = {sqrt_d_k}: {at} "
+        "is {value} but should be {right}. Use np.sqrt(d_k).",
+        "multiplied": "You multiplied q @ kᵀ by √d_k = {sqrt_d_k} instead of dividing by it: "
+        f"{_EVIDENCE}. Use q @ kᵀ / np.sqrt(d_k).",
+        "sqrt_length": "You divided by √{length}, but {length} is {length_name}, not d_k: "
+        f"{_EVIDENCE}. d_k is the width of each query and key, q.shape[-1] = {{d_k}}; divide by "
+        "np.sqrt({d_k}).",
+        "softmax_applied": "Every row of your result sums to 1, so you already applied the "
+        "softmax. Return the scaled scores q @ kᵀ / √d_k; the softmax comes in the next step.",
+        "other_divisor": "Your scores are q @ kᵀ divided by {factor} instead of √d_k = "
+        f"{{sqrt_d_k}} (d_k = q.shape[-1] = {{d_k}}): {_EVIDENCE}.",
+        "keys_first": "{problem} You computed k @ qᵀ: rows must be the {T_q} queries and columns "
+        "the {T_k} keys, so use q @ kᵀ.",
+    },
+    shape_fallback="{problem} Compare each of the {T_q} queries with each of the {T_k} keys: "
+    "q @ kᵀ.",
+    values_fallback="Your scores have the right shape {shape} but {difference}. Compute q @ kᵀ / "
+    "np.sqrt(d_k) with d_k = q.shape[-1] = {d_k}.",
+    passed=(
+        f"your scores equal q @ kᵀ / √d_k = q @ kᵀ / {math.isqrt(D_K)}, also with batch and "
+        "head axes: q (2, 3, 5, 16) and k (2, 3, 7, 16) give (2, 3, 5, 7)."
+    ),
+)
 
 
 def check_scores(fn) -> CheckResult:
-    """Check scaled attention scores: every query compared with every key, divided by √d_k.
-
-    The learner's function: ``fn(q, k) -> scores`` with q ``(..., T_q, d_k)`` and k
-    ``(..., T_k, d_k)``; returns ``(..., T_q, T_k)`` = ``q @ kᵀ / sqrt(d_k)``. Checked without
-    and with leading (batch, head) axes.
-
-    Recognises: ``missing_scale``, ``scale_by_d``, ``wrong_shape`` (e.g. k @ qᵀ),
-    ``wrong_values`` (other scalings, softmax already applied), ``raised``, ``wrong_type``.
+    """Check ``fn(q, k) -> scores``: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``; scores
+    ``(..., T_q, T_k)`` = ``q @ kᵀ / sqrt(d_k)``, without and with (batch, head) axes.
 
     Used in notebooks/03_attention_scores.ipynb.
     """
-    return run_check(_check_scores_steps, fn)
-
-
-def _check_scores_steps(fn) -> str:
-    require_callable(fn, "check_scores", "check_scores(attention_scores)")
-    examples = _score_examples()
-    for example_number, (q, k) in enumerate(examples):
-        inputs = f"q of shape {fmt_shape(q.shape)} and k of shape {fmt_shape(k.shape)}"
-        after_success = (
-            f"It worked for q {fmt_shape(examples[0][0].shape)} and k "
-            f"{fmt_shape(examples[0][1].shape)}, so the leading (batch, head) axes are the "
-            "problem: if you wrote k.T, it reverses every axis; swap only the last two with "
-            "np.swapaxes(k, -1, -2)."
-            if example_number
-            else ""
-        )
-        result = call_learner(fn, q, k, inputs=inputs, after_success=after_success)
-        expected = reference_scores(q, k)  # (..., T_q, T_k)
-        got = to_array(result, "Your scores", expected.shape)
-        if got.shape != expected.shape:
-            fail("wrong_shape", _shape_message(got, expected, q, k))
-        if not close(got, expected):
-            mistake, message = _diagnose_scores(got, q, k)
-            fail(mistake, message)
-    q, k = examples[-1]
-    return (
-        f"your scores equal q @ kᵀ / √d_k = q @ kᵀ / {math.isqrt(D_K)}, also with batch and head "
-        f"axes: q {fmt_shape(q.shape)} and k {fmt_shape(k.shape)} give "
-        f"{fmt_shape(reference_scores(q, k).shape)}."
-    )
-
-
-def _shape_message(got, expected, q, k) -> str:
-    problem = shape_problem("Your scores", got.shape, expected.shape, "(..., T_q, T_k)")
-    if got.shape == swapped_last_axes(expected.shape) and close(got, np.swapaxes(expected, -1, -2)):
-        return (
-            f"{problem} You computed k @ qᵀ: rows must be the {q.shape[-2]} queries and columns "
-            f"the {k.shape[-2]} keys, so use q @ kᵀ."
-        )
-    return f"{problem} Compare each of the {q.shape[-2]} queries with each of the {k.shape[-2]} keys: q @ kᵀ."
-
-
-def _diagnose_scores(got, q, k) -> tuple[str, str]:
-    d_k = q.shape[-1]
-    raw = reference_scores(q, k, divisor=1.0)  # q @ kᵀ
-    expected = raw / math.sqrt(d_k)
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(raw))), raw.shape))
-    at = f"scores{fmt_index(index)}"
-    fix = f"Divide by np.sqrt(d_k), where d_k = q.shape[-1] = {d_k}."
-    factor = scale_factor(got, raw)
-    if factor is not None and factor != 0:
-        divisor = 1 / factor
-        if math.isclose(divisor, 1, rel_tol=1e-3):
-            return "missing_scale", (
-                f"Your scores are q @ kᵀ without the scaling: {at} is {fmt_number(got[index])} "
-                f"but should be {fmt_number(raw[index])} / √{d_k} = {fmt_number(expected[index])}. "
-                f"{fix}"
-            )
-        if math.isclose(divisor, d_k, rel_tol=1e-3):
-            return "scale_by_d", (
-                f"Your scores are divided by d_k = {d_k} instead of √d_k = "
-                f"{fmt_number(math.sqrt(d_k))}: {at} is {fmt_number(got[index])} but should be "
-                f"{fmt_number(expected[index])}. Use np.sqrt(d_k)."
-            )
-        return "wrong_values", _scaled_wrongly_message(divisor, got, expected, index, q, k)
-    if np.all(got >= 0) and np.allclose(got.sum(axis=-1), 1, atol=1e-4):
-        return "wrong_values", (
-            "Every row of your result sums to 1, so you already applied the softmax. Return "
-            "the scaled scores q @ kᵀ / √d_k; the softmax comes in the next step."
-        )
-    return "wrong_values", (
-        f"Your scores have the right shape {fmt_shape(expected.shape)} but "
-        f"{difference_clause('scores', got, expected)}. Compute q @ kᵀ / np.sqrt(d_k) with "
-        f"d_k = q.shape[-1] = {d_k}."
-    )
-
-
-def _scaled_wrongly_message(divisor, got, expected, index, q, k) -> str:
-    d_k = q.shape[-1]
-    evidence = f"scores{fmt_index(index)} is {fmt_number(got[index])} instead of {fmt_number(expected[index])}"
-    if math.isclose(divisor, 1 / math.sqrt(d_k), rel_tol=1e-3):
-        return (
-            f"You multiplied q @ kᵀ by √d_k = {fmt_number(math.sqrt(d_k))} instead of dividing by "
-            f"it: {evidence}. Use q @ kᵀ / np.sqrt(d_k)."
-        )
-    sizes = {"T_q": q.shape[-2], "T_k": k.shape[-2]}
-    for name, size in sizes.items():
-        if math.isclose(divisor, math.sqrt(size), rel_tol=1e-3):
-            return (
-                f"You divided by √{size}, but {size} is {name}, not d_k: {evidence}. d_k is the "
-                f"width of each query and key, q.shape[-1] = {d_k}; divide by np.sqrt({d_k})."
-            )
-    return (
-        f"Your scores are q @ kᵀ divided by {fmt_number(divisor)} instead of √d_k = "
-        f"{fmt_number(math.sqrt(d_k))} (d_k = q.shape[-1] = {d_k}): {evidence}."
-    )
+    return CHECKER(fn)
