@@ -63,8 +63,18 @@ serve: book
 	@echo "Serving the course at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+# JupyterLab on the lessons, on this machine only (127.0.0.1). Root (as in a container) needs
+# --allow-root. No network: no news feed, no update check, no extension manager downloads.
+LAB_PORT ?= 8888
+LAB_FLAGS := --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly --ServerApp.port_retries=0
+
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	@root=; if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
+	echo "JupyterLab opens the lessons (notebooks/) at http://127.0.0.1:$(LAB_PORT)/lab"; \
+	echo "(log in with the address ending in ?token=... printed below; Ctrl+C stops it; port taken? make lab LAB_PORT=8890)"; \
+	$(BIN)/jupyter lab $(LAB_FLAGS) --port=$(LAB_PORT) $$root
 
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py notebooks/[0-9]*.ipynb
