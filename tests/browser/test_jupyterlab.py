@@ -254,6 +254,11 @@ _KERNEL_READY = """([selector, kernel]) => {
         && status && / \\| Idle\\b/.test(status.innerText.replace(/\\n/g, ' | ')));
 }"""
 
+_MARKDOWN_RENDERED = """(selector) => Array.from(
+    document.querySelectorAll(selector + ' .jp-MarkdownCell'))
+    .every(cell => Array.from(cell.querySelectorAll('.myst, .jp-RenderedMarkdown'))
+        .some(node => node.innerText.trim() !== ''))"""
+
 # Text a reader sees in the rendered Markdown cells: MyST source must not be part of it.
 _MARKDOWN_TEXT = """(selector) => Array.from(
     document.querySelectorAll(selector + ' .jp-MarkdownCell .jp-RenderedMarkdown, '
@@ -322,6 +327,9 @@ def test_lesson_in_jupyterlab(lab, lab_page, screenshots, path):
     expect(notebook.locator(".jp-Cell")).to_have_count(
         len(nbformat.read(path, as_version=4).cells), timeout=60_000
     )
+    # jupyterlab-myst renders each Markdown cell asynchronously: wait for all of them.
+    wait_for(lambda: page.evaluate(_MARKDOWN_RENDERED, NOTEBOOK),
+             "every Markdown cell to be rendered", START_TIMEOUT_S, lab)
     timings["open"] = time.monotonic() - started
 
     # Before anything runs: the outputs were cleared, so no quiz and no checker box yet.
