@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import nbformat
 import pytest
 from playwright.sync_api import expect
 
@@ -214,12 +213,17 @@ _DROPDOWN = re.compile(r"^:::\{dropdown\}[^\n]*\n(.*?)^:::\s*$", re.MULTILINE | 
 _FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+def cells(path: Path) -> list[dict]:
+    """The lesson's cells, each with its source as one string."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return [dict(c, source="".join(c["source"])) for c in notebook["cells"]]
+
+
 def solution_marker(path: Path) -> str:
     """A line of the lesson's solution (in a dropdown) that no code cell contains: it must
     not be on screen until the dropdown is opened."""
-    notebook = nbformat.read(path, as_version=4)
-    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    code = "\n".join(c["source"] for c in cells(path) if c["cell_type"] == "code")
+    markdown = "\n".join(c["source"] for c in cells(path) if c["cell_type"] == "markdown")
     dropdowns = _DROPDOWN.findall(markdown)
     assert dropdowns, f"{path.name}: no :::{{dropdown}} (the exercise's solution)"
     lines = [
@@ -234,7 +238,7 @@ def solution_marker(path: Path) -> str:
 
 
 def code_cell_count(path: Path) -> int:
-    return sum(c.cell_type == "code" for c in nbformat.read(path, as_version=4).cells)
+    return sum(c["cell_type"] == "code" for c in cells(path))
 
 
 # ---- the notebook in the page ----------------------------------------------------------------
@@ -324,9 +328,7 @@ def test_lesson_in_jupyterlab(lab, lab_page, screenshots, path):
     page.goto(f"{lab.url}/lab/workspaces/{stem}/tree/{path.name}?reset&token={lab.token}")
     notebook = page.locator(NOTEBOOK)
     expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=START_TIMEOUT_S * 1000)
-    expect(notebook.locator(".jp-Cell")).to_have_count(
-        len(nbformat.read(path, as_version=4).cells), timeout=60_000
-    )
+    expect(notebook.locator(".jp-Cell")).to_have_count(len(cells(path)), timeout=60_000)
     # jupyterlab-myst renders each Markdown cell asynchronously: wait for all of them.
     wait_for(lambda: page.evaluate(_MARKDOWN_RENDERED, NOTEBOOK),
              "every Markdown cell to be rendered", START_TIMEOUT_S, lab)
@@ -356,7 +358,7 @@ def test_lesson_in_jupyterlab(lab, lab_page, screenshots, path):
     )
     run_started = time.monotonic()
     run_all_from_menu(page)
-    cells = code_cell_count(path)
+    code_cells = code_cell_count(path)
     wait_for(
         lambda: any(p not in ("[ ]:", "") for p in page.evaluate(_PROMPTS, NOTEBOOK)),
         "Run All to start (a cell marked [*] or numbered)", 60, lab,
@@ -364,11 +366,11 @@ def test_lesson_in_jupyterlab(lab, lab_page, screenshots, path):
     wait_for(
         lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in page.evaluate(_PROMPTS, NOTEBOOK))
         and page.evaluate(_KERNEL_READY, [NOTEBOOK, KERNEL_NAME]),
-        f"all {cells} code cells to run", RUN_TIMEOUT_S, lab, interval=1.0,
+        f"all {code_cells} code cells to run", RUN_TIMEOUT_S, lab, interval=1.0,
     )
     timings["run all"] = time.monotonic() - run_started
     counts = [int(p[1:-2]) for p in page.evaluate(_PROMPTS, NOTEBOOK)]
-    assert counts == list(range(1, cells + 1)), f"execution counts {counts}"
+    assert counts == list(range(1, code_cells + 1)), f"execution counts {counts}"
     stderr = notebook.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
     assert stderr.count() == 0, f"a cell wrote to stderr or raised: {stderr.all_inner_texts()}"
 
