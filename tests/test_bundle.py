@@ -179,7 +179,11 @@ def _execute(notebook, python: Path, cwd: Path, tmp: Path, allow_errors: bool = 
         notebook, km=manager, timeout=300, allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute(env=_clean_env(tmp), cwd=str(cwd))
+    try:
+        client.execute(env=_clean_env(tmp), cwd=str(cwd))
+    finally:
+        if manager.has_kernel:  # stopped by nbclient, unless something failed on the way
+            manager.shutdown_kernel(now=True)
     return notebook
 
 
