@@ -16,6 +16,7 @@ help:
 	@echo "make test     run every test (does the set-up, including a headless Chromium)"
 	@echo "make book     build the site into _build/html"
 	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make bundle   build the course bundle for learners (_build/bundle/mha-course.zip)"
 	@echo "make execute  re-execute every lesson and store its outputs"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -56,15 +57,43 @@ browser-test: setup browser
 	$(BIN)/python -m pytest tests/browser
 
 # ---- the site and the lessons --------------------------------------------------------------
-book: setup
+# The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,
+# pinned requirements and a README. The site serves it as /mha-course.zip (html_extra_path in
+# _config.yml names _build/bundle), so every site build needs it first.
+BUNDLE := _build/bundle/mha-course.zip
+.PHONY: bundle lab-test
+
+bundle: setup
+	$(BIN)/python scripts/build_bundle.py --out $(BUNDLE)
+
+book-check: bundle
+
+book: setup bundle
 	$(BIN)/jupyter-book build . -nW --keep-going
 
 serve: book
 	@echo "Serving the course at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+# JupyterLab on the lessons, on this machine only (127.0.0.1). Root (as in a container) needs
+# --allow-root. No network: no news feed, no update check, no extension manager downloads.
+LAB_PORT ?= 8888
+LAB_FLAGS := --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly --ServerApp.port_retries=0
+
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	@root=; if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
+	echo "JupyterLab opens the lessons (notebooks/) at http://127.0.0.1:$(LAB_PORT)/lab"; \
+	echo "(log in with the address ending in ?token=... printed below; Ctrl+C stops it; port taken? make lab LAB_PORT=8890)"; \
+	$(BIN)/jupyter lab $(LAB_FLAGS) --port=$(LAB_PORT) $$root
+
+# Every lesson in JupyterLab in a headless Chromium (tests/browser/test_jupyterlab.py): run
+# from the Run menu, MyST rendered, live quiz answered, no other host contacted.
+lab-test: setup browser
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest tests/browser/test_jupyterlab.py && \
+	echo "JupyterLab test: $$(( $$(date +%s) - start )) s"
 
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py notebooks/[0-9]*.ipynb
