@@ -685,7 +685,7 @@ def test_attention_messages_show_the_evidence():
     assert "√d_k = 4 (d_k = 16)" in message
     _, over_queries = first.reference(axis=-2)
     axis = check_attention(learner.attention_softmax_over_queries).message
-    assert "over the 5 queries, axis -2" in axis and "over the 7 keys" in axis
+    assert "over the 5 queries (axis -2)" in axis and "over the 7 keys (axis -1)" in axis
     assert f"row 0 sums to {fmt_number(over_queries[0].sum())}" in axis
     inverted = check_attention(learner.attention_mask_inverted).message
     match = re.search(

@@ -26,6 +26,11 @@ PATTERN_MASK = np.array(
     ],
     dtype=bool,
 )
+WRONG_AXIS_MESSAGE = (
+    "Your weights sum to 1 over the {T_q} queries (axis -2) instead of over the {T_k} keys (axis "
+    "-1): {axis_evidence}. Apply the softmax with axis=-1, so that each query's weights over the "
+    "{T_k} keys sum to 1."
+)
 LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
 UNSTABLE_MESSAGE = (
     "With large scores (up to {largest} after scaling) your {broken}: np.exp overflows to inf. "
@@ -130,7 +135,7 @@ def _facts(got, case, switches) -> dict:
             "T_k": lambda: case.k.shape[-2],
             "top": lambda: fmt_number(weights[first].max()),
             "right_top": lambda: fmt_number(right_weights[first].max()),
-            "row_0_sum": lambda: fmt_number(weights[first].sum()),
+            "axis_evidence": lambda: f"row 0 sums to {fmt_number(weights[first].sum())}",
         }
     )
 
@@ -180,9 +185,7 @@ CHECKER = Checker(
         "scale_by_d": "You divided the scores by d_k = {d_k} instead of √d_k = {sqrt_d_k}, so the "
         "weights are too flat: the largest weight of query 0 is {top} instead of {right_top}. "
         "Divide by np.sqrt(d_k).",
-        "softmax_wrong_axis": "Your weights sum to 1 down each column (over the {T_q} queries, "
-        "axis -2) instead of along each row (over the {T_k} keys): row 0 sums to {row_0_sum}. "
-        "Normalise with axis=-1 so that each query's weights over the {T_k} keys sum to 1.",
+        "softmax_wrong_axis": WRONG_AXIS_MESSAGE,
         "output_only": "Your weights are right but your output is not: {output_difference}. The "
         "output is the weighted sum of the values: output = weights @ v.",
         "swapped": "Your output has shape {output_shape} and your weights {weights_shape}: they "

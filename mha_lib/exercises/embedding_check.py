@@ -68,41 +68,32 @@ MESSAGES = {
 }
 
 
-def _values_fallback(got, case, facts) -> tuple[str, str]:
-    token_ids, table = case.token_ids, case.table
-    source_rows = [_matching_row(row, table) for row in got]
-    first_wrong = next(
-        i for i, (row, token) in enumerate(zip(got, token_ids)) if not close(row, table[token])
-    )
-    token, found = int(token_ids[first_wrong]), source_rows[first_wrong]
-    if found is not None and all(row is not None for row in source_rows):
-        shifts = {_signed_shift(row - int(t), len(table)) for row, t in zip(source_rows, token_ids)}
-        if len(shifts) == 1:
-            return "wrong_values", (
-                f"Every row comes from the wrong table row, shifted by {shifts.pop():+d}: row "
-                f"{first_wrong} is table[{found}] but token_ids[{first_wrong}] is {token}. "
-                "Ids count from 0 and index the table as they are: table[token_ids]."
-            )
-        return "wrong_values", (
-            f"Row {first_wrong} of your result is table[{found}] but token_ids[{first_wrong}] "
-            f"is {token}, so it should be table[{token}]. Row i must be the table row of "
-            "token_ids[i], in the same order."
+def _values_fallback(got, case, facts) -> str:
+    """Name the table row each of the learner's rows is, and a common shift if there is one."""
+    ids, table = case.token_ids, case.table
+    found = [next((j for j, row in enumerate(table) if close(g, row)), None) for g in got]
+    i = next(i for i, (g, token) in enumerate(zip(got, ids)) if not close(g, table[token]))
+    token = int(ids[i])
+    if None in found:
+        return (
+            f"Row {i} of your result is {fmt_vector(got[i])} but should be table[{token}] = "
+            f"{fmt_vector(table[token])}. Row i must be the whole table row of token_ids[i]: "
+            "table[token_ids]."
         )
-    return "wrong_values", (
-        f"Row {first_wrong} of your result is {fmt_vector(got[first_wrong])} but should be "
-        f"table[{token}] = {fmt_vector(table[token])}. Row i must be the whole table row of "
-        "token_ids[i]: table[token_ids]."
+    shifts = {(row - int(t)) % len(table) for row, t in zip(found, ids)}
+    if len(shifts) == 1:  # as a signed shift, so -1 stays -1 after the wrap
+        shift = shifts.pop()
+        shift -= len(table) if shift > len(table) // 2 else 0
+        return (
+            f"Every row comes from the wrong table row, shifted by {shift:+d}: row {i} is "
+            f"table[{found[i]}] but token_ids[{i}] is {token}. Ids count from 0 and index the "
+            "table as they are: table[token_ids]."
+        )
+    return (
+        f"Row {i} of your result is table[{found[i]}] but token_ids[{i}] is {token}, so it "
+        f"should be table[{token}]. Row i must be the table row of token_ids[i], in the same "
+        "order."
     )
-
-
-def _matching_row(row, table) -> int | None:
-    return next((index for index, table_row in enumerate(table) if close(row, table_row)), None)
-
-
-def _signed_shift(shift: int, vocab_size: int) -> int:
-    """A shift modulo vocab_size in (-vocab_size/2, vocab_size/2], so -1 stays -1 after wrap."""
-    shift %= vocab_size
-    return shift - vocab_size if shift > vocab_size // 2 else shift
 
 
 CHECKER = Checker(

@@ -6,7 +6,8 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, fmt_index, fmt_shape
+from ._harness import Case, Checker, Mistake, fmt_index
+from .masked_softmax_check import first_index
 from .result import CheckResult
 
 
@@ -109,26 +110,24 @@ def _describe_features(values, x) -> str:
             f" of batch {token[0]}" if len(token) > 1 and token[0] else ""
         )
         return f"features {features[0]}–{features[-1]} of {name}"
-    return f"x values from several tokens, e.g. x{fmt_index(coordinates[0])} and x{fmt_index(coordinates[-1])}"
-
-
-def _split_values_fallback(got, case, facts) -> tuple[str, str]:
-    expected = split_variant(case.x, case.num_heads)
-    wrong = ~np.isclose(got, expected).all(axis=-1)  # slices along the last axis that differ
-    index = tuple(int(i) for i in np.argwhere(wrong)[0])
-    return "wrong_values", (
-        f"Your result has the right shape {fmt_shape(expected.shape)} but "
-        f"out{fmt_index(index)} holds {_describe_features(got[index], case.x)} instead of "
-        f"{_describe_features(expected[index], case.x)}. Head h must hold columns h * d_head to "
-        f"(h + 1) * d_head - 1 of every token: {case.fix}."
-    )
+    first, last = fmt_index(coordinates[0]), fmt_index(coordinates[-1])
+    return f"x values from several tokens, e.g. x{first} and x{last}"
 
 
 def _split_facts(got, case, switches) -> dict:
     # Head 0, position 1 is where reshape-only first goes wrong: it holds features of token 0.
     index = (0,) * (case.x.ndim - 2) + (0, 1)
+    right = split_variant(case.x, case.num_heads)
+
+    def wrong():  # the first (head, position) whose features differ
+        return first_index(~np.isclose(got, right).all(axis=-1))
+
     return {
         "head_0_position_1": lambda: _describe_features(got[index], case.x),
+        "at": lambda: fmt_index(wrong()),
+        "holds": lambda: _describe_features(got[wrong()], case.x),
+        "wanted": lambda: _describe_features(right[wrong()], case.x),
+        "fix_clause": lambda: case.fix,
         "last_feature": lambda: case.x.shape[-1] // case.num_heads - 1,
         "fix": lambda: case.fix[0].upper() + case.fix[1:] + ".",
     }
@@ -142,7 +141,9 @@ SPLIT_CHECKER = Checker(
     outputs=(("Your result", "out", "(..., num_heads, seq_len, d_head)"),),
     facts=_split_facts,
     shape_fallback="{problem} {fix}",
-    values_fallback=_split_values_fallback,
+    values_fallback="Your result has the right shape {shape} but out{at} holds {holds} instead of "
+    "{wanted}. Head h must hold columns h * d_head to (h + 1) * d_head - 1 of every token: "
+    "{fix_clause}.",
     shape_mistakes=(Mistake("split_without_transpose", {"heads_last": True}, name="heads_last"),),
     mistakes=(Mistake("split_without_transpose", {"transpose": False}),),
     messages={

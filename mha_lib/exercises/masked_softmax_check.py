@@ -1,7 +1,5 @@
 """Checker for lesson 05: a softmax over the keys that gives blocked keys weight exactly 0.
-
-Also home of the masking step, its mistakes and their messages, shared with the attention
-checkers.
+Also home of the masking step, its mistakes and messages, shared with the attention checkers.
 """
 
 from __future__ import annotations
@@ -62,7 +60,6 @@ def masked_softmax(scores, mask, *, axis=-1, fill=-np.inf, invert_mask=False, us
 
 
 def first_index(where) -> tuple[int, ...]:
-    """The first index where the bool array ``where`` is True."""
     return tuple(int(i) for i in np.argwhere(where)[0])
 
 
@@ -71,12 +68,11 @@ def _allowed(weights, mask):
 
 
 def _leaks(weights, mask):
-    """Where a blocked key has weight."""
     return ~_allowed(weights, mask) & (np.abs(weights) > 1e-6)
 
 
 def _unnormalised_rows(weights, mask):
-    """Rows that have an allowed key but do not sum to 1."""
+    # rows that have an allowed key but do not sum to 1
     return _allowed(weights, mask).any(-1) & ~np.isclose(weights.sum(axis=-1), 1, atol=1e-4)
 
 

@@ -13,6 +13,7 @@ from ._harness import Case, Checker, Mistake, close, difference_clause, fmt_numb
 from .attention_check import (
     PATTERN_MASK,
     UNSTABLE_MESSAGE,
+    WRONG_AXIS_MESSAGE,
     attention_variant,
     unstable,
     unstable_facts,
@@ -126,8 +127,11 @@ def facts(got, case, switches) -> dict:
             return difference_clause("weights", weights, right_weights)
         return difference_clause("output", output, right_output)
 
-    def weights_clause(text):
-        return lambda: "" if weights is None else text()
+    def axis_evidence():
+        if weights is None:
+            return evidence()
+        total = fmt_number(weights[0, 0, 0].sum())
+        return f"the weights of query 0 in head 0 sum to {total}, and {evidence()}"
 
     return (
         {name: (lambda text=text: text) for name, text in wording.items()}
@@ -142,14 +146,11 @@ def facts(got, case, switches) -> dict:
             "T_q": lambda: case.query.shape[-2],
             "T_k": lambda: case.key.shape[-2],
             "evidence": evidence,
-            "row_sum_and": weights_clause(
-                lambda: (
-                    f"the weights of query 0 in head 0 sum to "
-                    f"{fmt_number(weights[0, 0, 0].sum())}, and "
-                )
-            ),
-            "and_weights": weights_clause(
-                lambda: f" and {difference_clause('weights', weights, right_weights)}"
+            "axis_evidence": axis_evidence,
+            "and_weights": lambda: (
+                ""
+                if weights is None
+                else f" and {difference_clause('weights', weights, right_weights)}"
             ),
         }
     )
@@ -238,9 +239,7 @@ CHECKER = Checker(
         "{sqrt_d_head}: {evidence}. Use the square root.",
         "sqrt_d_model": "You divided the scores by √d_model = √{d_model}, but each head compares "
         "vectors of d_head = {d_head} numbers: {evidence}. Divide by √d_head = {sqrt_d_head}.",
-        "softmax_wrong_axis": "Your weights sum to 1 over the {T_q} queries (axis -2) instead of "
-        "over the {T_k} keys (axis -1): {row_sum_and}{evidence}. Apply the softmax with axis=-1, "
-        "so that each query's weights over the {T_k} keys sum to 1.",
+        "softmax_wrong_axis": WRONG_AXIS_MESSAGE,
         "split_without_transpose": "You split the heads by reshape alone, so each head mixes "
         "positions: {evidence}. Reshape to (batch, seq_len, num_heads, d_head), then move the "
         "heads in front of seq_len: {split}.",

@@ -122,16 +122,9 @@ CHECKER = Checker(
 
 
 def check_qkv_projection(fn) -> CheckResult:
-    """Check the three projections q = x @ w_q, k = x @ w_k, v = x @ w_v.
-
-    The learner's function: ``fn(x, w_q, w_k, w_v) -> (q, k, v)`` with x ``(seq_len, d_in)``,
-    w_q and w_k ``(d_in, d_k)``, w_v ``(d_in, d_v)``; returns q ``(seq_len, d_k)``, k
-    ``(seq_len, d_k)``, v ``(seq_len, d_v)``. Weights are stored as (d_in, d_out) and applied
-    as ``x @ w``. The mistakes are recognised per output, among every ``x @ w`` and
-    ``x @ w.T``.
-
-    Recognises: ``wrong_values`` (a weight applied transposed, weights swapped, outputs in the
-    wrong order), ``wrong_shape``, ``raised``, ``wrong_type``.
+    """Check ``fn(x, w_q, w_k, w_v) -> (q, k, v)``: x ``(seq_len, d_in)``, w_q and w_k ``(d_in,
+    d_k)``, w_v ``(d_in, d_v)``; q = x @ w_q ``(seq_len, d_k)``, k = x @ w_k, v = x @ w_v
+    ``(seq_len, d_v)``. A weight applied transposed or swapped is named.
 
     Used in notebooks/02_qkv_projections.ipynb.
     """

@@ -29,7 +29,6 @@ def cases() -> list[Case]:
 
 
 def _divisors(case) -> dict[str, float]:
-    """What a learner may divide q @ kᵀ by, by name."""
     d_k, seq_len_q, seq_len_k = case.q.shape[-1], case.q.shape[-2], case.k.shape[-2]
     names = ("1", "d_k", "1/√d_k", "√T_q", "√T_k")
     return dict(

@@ -41,7 +41,6 @@ def cases() -> list[Case]:
 
 
 def _axis(case) -> int:
-    """The axis as the call passed it (-1 for the default)."""
     return case.kwargs.get("axis", -1)
 
 
