@@ -220,6 +220,78 @@ def softmax_no_keepdims(x, axis=-1):
 
 
 # ---------------------------------------------------------------------------------------------
+# lesson 05: masks (a masked softmax)
+# ---------------------------------------------------------------------------------------------
+
+
+def masked_softmax_numpy(scores, mask):
+    masked = np.where(mask, scores, -np.inf)
+    top = masked.max(axis=-1, keepdims=True)
+    top = np.where(np.isneginf(top), 0.0, top)  # a fully masked row: keep exp(-inf) = 0
+    e = np.exp(masked - top)
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def masked_softmax_library(scores, mask):
+    import mha_lib
+
+    return mha_lib.softmax(np.where(mask, scores, -np.inf))
+
+
+def masked_softmax_torch(scores, mask):
+    scores = torch.as_tensor(scores).masked_fill(~torch.as_tensor(mask), float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0)  # a fully masked row: nan -> 0
+
+
+def masked_softmax_inverted(scores, mask):
+    return masked_softmax_numpy(scores, ~mask)
+
+
+def masked_softmax_after(scores, mask):
+    return stable_softmax(scores) * mask
+
+
+def masked_softmax_after_renormalised(scores, mask):
+    weights = stable_softmax(scores) * mask
+    return weights / weights.sum(axis=-1, keepdims=True)  # 0 / 0 on a fully masked row
+
+
+def masked_softmax_zero(scores, mask):
+    return stable_softmax(np.where(mask, scores, 0.0))
+
+
+def masked_softmax_multiplied(scores, mask):
+    return stable_softmax(scores * mask)
+
+
+def masked_softmax_nan(scores, mask):
+    return stable_softmax(np.where(mask, scores, -np.inf))  # -inf - (-inf) = nan
+
+
+def masked_softmax_naive_nan(scores, mask):
+    e = np.exp(np.where(mask, scores, -np.inf))
+    return e / e.sum(axis=-1, keepdims=True)  # 0 / 0 on a fully masked row
+
+
+def masked_softmax_large_negative(scores, mask):
+    return stable_softmax(np.where(mask, scores, -1e9))
+
+
+def masked_softmax_ignores_mask(scores, mask):
+    return stable_softmax(scores)
+
+
+def masked_softmax_boolean_index(scores, mask):
+    return stable_softmax(scores[mask])
+
+
+def masked_softmax_same_shape_only(scores, mask):
+    scores[~mask] = -np.inf  # needs a mask of the scores' own shape
+    return masked_softmax_numpy(scores, np.isfinite(scores))
+
+
+# ---------------------------------------------------------------------------------------------
 # lesson 05: attention
 # ---------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from mha_lib.exercises import (
     CheckResult,
     check_attention,
     check_embedding,
+    check_masked_softmax,
     check_merge_heads,
     check_multi_head_attention,
     check_multi_head_module,
@@ -40,6 +41,7 @@ CHECKERS = [
     check_qkv_projection,
     check_scores,
     check_softmax,
+    check_masked_softmax,
     check_attention,
     check_split_heads,
     check_merge_heads,
@@ -81,7 +83,19 @@ WRONG = [
     (check_softmax, learner.softmax_whole_array, "wrong_values"),
     (check_softmax, learner.softmax_not_normalised, "wrong_values"),
     (check_softmax, learner.softmax_no_keepdims, "raised"),
-    # lesson 05
+    # lesson 05: masks
+    (check_masked_softmax, learner.masked_softmax_inverted, "mask_inverted"),
+    (check_masked_softmax, learner.masked_softmax_after, "mask_after_softmax"),
+    (check_masked_softmax, learner.masked_softmax_zero, "masked_with_zero"),
+    (check_masked_softmax, learner.masked_softmax_multiplied, "masked_with_zero"),
+    (check_masked_softmax, learner.masked_softmax_nan, "fully_masked_nan"),
+    (check_masked_softmax, learner.masked_softmax_naive_nan, "fully_masked_nan"),
+    (check_masked_softmax, learner.masked_softmax_after_renormalised, "fully_masked_nan"),
+    (check_masked_softmax, learner.masked_softmax_large_negative, "wrong_values"),
+    (check_masked_softmax, learner.masked_softmax_ignores_mask, "wrong_values"),
+    (check_masked_softmax, learner.masked_softmax_boolean_index, "wrong_shape"),
+    (check_masked_softmax, learner.masked_softmax_same_shape_only, "raised"),
+    # lesson 06
     (check_attention, learner.attention_missing_scale, "missing_scale"),
     (check_attention, learner.attention_scale_by_d, "scale_by_d"),
     (check_attention, learner.attention_softmax_over_queries, "softmax_wrong_axis"),
@@ -166,6 +180,12 @@ def test_every_catalogue_key_is_exercised():
 CONCEPT_KEYS = {  # keys that must be recognised wherever the mistake can occur
     check_scores: {"missing_scale", "scale_by_d"},
     check_softmax: {"softmax_wrong_axis", "unstable_softmax"},
+    check_masked_softmax: {
+        "mask_inverted",
+        "mask_after_softmax",
+        "masked_with_zero",
+        "fully_masked_nan",
+    },
     check_attention: {
         "missing_scale",
         "scale_by_d",
@@ -212,6 +232,9 @@ RIGHT = [
     (check_softmax, learner.softmax_torch),
     (check_softmax, learner.softmax_in_place),
     (check_softmax, mha_lib.softmax),
+    (check_masked_softmax, learner.masked_softmax_numpy),
+    (check_masked_softmax, learner.masked_softmax_library),
+    (check_masked_softmax, learner.masked_softmax_torch),
     (check_attention, learner.attention_numpy),
     (check_attention, learner.attention_einsum),
     (check_attention, learner.attention_torch),
@@ -489,6 +512,41 @@ def test_unstable_softmax_message_shows_the_large_logits_and_nan():
     assert "[1000, 999, 998, 1001]" in message
     assert "[nan, nan, nan, nan]" in message
     assert "x - x.max(axis=axis, keepdims=True)" in message
+
+
+def test_masked_softmax_messages_show_the_evidence():
+    pattern = exercises.masked_softmax_check.PATTERN_MASK
+    inverted = check_masked_softmax(learner.masked_softmax_inverted).message
+    match = re.search(
+        r"weights\[(\d+), (\d+)\] is ([\d.]+) although mask\[(\d+), (\d+)\]", inverted
+    )
+    assert match, inverted
+    assert not pattern[int(match[1]), int(match[2])]
+    assert "nn.MultiheadAttention uses the opposite" in inverted
+    after = check_masked_softmax(learner.masked_softmax_after).message
+    assert "after the softmax" in after and "no longer sum to 1" in after
+    zero = check_masked_softmax(learner.masked_softmax_zero).message
+    assert "e^0 = 1" in zero and "-np.inf" in zero
+    nan = check_masked_softmax(learner.masked_softmax_nan).message
+    assert "query 2, whose keys are all blocked" in nan and "[nan, nan, nan, nan, nan, nan]" in nan
+    assert "all-zero weights" in nan
+    uniform = check_masked_softmax(learner.masked_softmax_large_negative).message
+    assert f"[{', '.join([fmt_number(1 / 6)] * 6)}]" in uniform and "evenly" in uniform
+    broadcast = check_masked_softmax(learner.masked_softmax_same_shape_only).message
+    assert "mask (2, 1, 6)" in broadcast and "broadcast" in broadcast
+    flat = check_masked_softmax(learner.masked_softmax_boolean_index).message
+    assert "Boolean indexing" in flat
+
+
+def test_masked_softmax_inputs_cannot_hide_the_mistakes():
+    cases = exercises.masked_softmax_check._cases()
+    for case in cases:
+        assert case.scores.shape[-2] != case.scores.shape[-1]  # T_q ≠ T_k
+    assert any(case.mask.shape[-2] == 1 and case.mask.ndim == 3 for case in cases)  # padding
+    fully_masked = [case for case in cases if not case.allowed.any(axis=-1).all()]
+    assert fully_masked and fully_masked[0] is cases[-1]  # only the last case, after the rest
+    for allowed in (cases[0].allowed, ~cases[0].allowed):  # the pattern and its negation
+        assert allowed.any(axis=-1).all() and allowed.any(axis=-2).all()
 
 
 def test_attention_messages_show_the_evidence():

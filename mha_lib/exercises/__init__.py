@@ -13,17 +13,19 @@ check_embedding                fn(token_ids, table) -> (seq_len, d_model)   01_i
 check_qkv_projection           fn(x, w_q, w_k, w_v) -> (q, k, v)            02_qkv_projections
 check_scores                   fn(q, k) -> (..., T_q, T_k)                  03_attention_scores
 check_softmax                  fn(x, axis=-1) -> x.shape                    04_softmax
+check_masked_softmax           fn(scores, mask) -> scores.shape             05_masks
 check_attention                fn(q, k, v, mask=None) -> (output, weights)  06_weighted_sum
 check_split_heads              fn(x, num_heads) -> (..., H, T, d_head)      07_multiple_heads
-check_merge_heads              fn(x) -> (..., T, H * d_head)                (spare: topic of 06)
-check_multi_head_attention     fn(query, key, value, params, num_heads,     07_concat_and_
+check_merge_heads              fn(x) -> (..., T, H * d_head)                (spare: topic of 07)
+check_multi_head_attention     fn(query, key, value, params, num_heads,     08_concat_and_
                                mask=None) -> (output, weights)              output_projection
 check_multi_head_module        cls(d_model, num_heads, bias=True,           09_the_module
                                kdim=None, vdim=None) -> nn.Module
 =============================  ===========================================  =================
 
 Mistake keys (``CheckResult.mistake``): missing_scale, scale_by_d, softmax_wrong_axis,
-unstable_softmax, mask_inverted, split_without_transpose, merge_without_transpose,
+unstable_softmax, mask_inverted, mask_after_softmax, masked_with_zero, fully_masked_nan,
+split_without_transpose, merge_without_transpose,
 heads_summed, missing_output_projection, wrong_shape, wrong_values, raised, wrong_type.
 """
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 from .attention_check import check_attention
 from .embedding_check import check_embedding
 from .heads_check import check_merge_heads, check_split_heads
+from .masked_softmax_check import check_masked_softmax
 from .module_check import check_multi_head_module
 from .multi_head_check import check_multi_head_attention
 from .projection_check import check_qkv_projection
@@ -45,6 +48,9 @@ MISTAKE_KEYS = (
     "softmax_wrong_axis",
     "unstable_softmax",
     "mask_inverted",
+    "mask_after_softmax",
+    "masked_with_zero",
+    "fully_masked_nan",
     "split_without_transpose",
     "merge_without_transpose",
     "heads_summed",
@@ -61,6 +67,7 @@ __all__ = [
     "CheckResult",
     "check_attention",
     "check_embedding",
+    "check_masked_softmax",
     "check_merge_heads",
     "check_multi_head_attention",
     "check_multi_head_module",

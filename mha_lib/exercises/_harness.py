@@ -8,12 +8,14 @@ learner's code does (raise, warn, return garbage) escapes as an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import linecache
 import math
 import numbers
 import re
 import traceback
 import warnings
+from collections.abc import Callable
 from typing import NoReturn
 
 import numpy as np
@@ -322,6 +324,47 @@ def close(got: np.ndarray, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and bool(
         np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
     )
+
+
+def same_as_variant(got: np.ndarray, wrong: np.ndarray) -> bool:
+    """Like :func:`close`, but NaN where the variant has NaN matches (a mistake may make NaN)."""
+    return got.shape == wrong.shape and bool(
+        np.allclose(got, wrong, rtol=RTOL, atol=ATOL, equal_nan=True)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """One row of a checker's mistake table: what a mistake produces and how to explain it.
+
+    Attributes:
+        key: the catalogue key reported in ``CheckResult.mistake``.
+        variant: switches of the checker's reference that reproduce the mistake.
+        message: ``message(got, case) -> str``, the explanation with the learner's numbers.
+        name: a unique name for the row (default: the key), so tests can plant each row.
+        applies: ``applies(case) -> bool``; default: every case.
+    """
+
+    key: str
+    variant: dict
+    message: Callable
+    name: str = ""
+    applies: Callable | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+
+def recognise(table, got, variant, case) -> tuple[str, str] | None:
+    """The (key, message) of the first row whose variant ``variant(case, **switches)`` equals
+    ``got``, else None."""
+    for mistake in table:
+        if mistake.applies is not None and not mistake.applies(case):
+            continue
+        if same_as_variant(got, variant(case, **mistake.variant)):
+            return mistake.key, mistake.message(got, case)
+    return None
 
 
 def largest_difference(
