@@ -204,15 +204,15 @@ def _shape(sizes) -> str:
 def _alt_text(shapes, sizes, batch, marked) -> str:
     batch_part = "" if batch is None else f"batch = {batch}, "
     parts = [
-        f"Shape-flow diagram of multi-head self-attention with {batch_part}"
-        f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
-        f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per step:",
+        (f"Shape-flow diagram of multi-head self-attention with {batch_part}"
+         f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
+         f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per step:"),
         f"the input x, {_shape(shapes['input'])};",
-        f"1 project: x times W_Q, W_K and W_V gives Q, K and V, {_shape(shapes['project'])} "
-        "each;",
+        (f"1 project: x times W_Q, W_K and W_V gives Q, K and V, "
+         f"{_shape(shapes['project'])} each;"),
         f"2 split: each into num_heads heads, {_shape(shapes['split'])};",
-        f"3 scores: Q times K transposed over the square root of d_head, "
-        f"{_shape(shapes['scores'])};",
+        (f"3 scores: Q times K transposed over the square root of d_head, "
+         f"{_shape(shapes['scores'])};"),
         f"4 softmax: mask, then softmax over the keys, weights {_shape(shapes['weights'])};",
         f"5 weighted sum: weights times V gives the heads, {_shape(shapes['heads'])};",
         f"6 merge: the heads side by side, {_shape(shapes['merge'])};",
@@ -263,8 +263,8 @@ def _text(x, y, content, *, size=14, weight="normal", anchor="start", family="sa
 def _box(cx, top, width, lines) -> list[str]:
     """A box centred at ``cx`` with one or two lines of text (the first in bold)."""
     left = cx - width / 2
-    out = [f'<rect x="{left:g}" y="{top}" width="{width}" height="{_BOX_HEIGHT}" rx="6" '
-           f'fill="{_BOX_FILL}" stroke="{_BOX_LINE}" stroke-width="1.5"/>']
+    out = [(f'<rect x="{left:g}" y="{top}" width="{width}" height="{_BOX_HEIGHT}" rx="6" '
+            f'fill="{_BOX_FILL}" stroke="{_BOX_LINE}" stroke-width="1.5"/>')]
     if len(lines) == 1:
         out.append(_text(cx, top + 26, lines[0], weight="bold", anchor="middle"))
     else:
@@ -350,15 +350,15 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
 
     title = "Multi-head attention, shape by shape"
     head = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" role="img" '
-        f'aria-labelledby="{ids["title"]} {ids["desc"]}">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
+         f'viewBox="0 0 {_WIDTH} {height}" role="img" '
+         f'aria-labelledby="{ids["title"]} {ids["desc"]}">'),
         f'<title id="{ids["title"]}">{escape(title)}</title>',
         f'<desc id="{ids["desc"]}">{escape(alt)}</desc>',
         "<defs>",
-        f'<marker id="{ids["arrow"]}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        f'markerHeight="7" orient="auto-start-reverse">'
-        f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{_MUTED}"/></marker>',
+        (f'<marker id="{ids["arrow"]}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+         f'markerHeight="7" orient="auto-start-reverse">'
+         f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{_MUTED}"/></marker>'),
         "</defs>",
     ]
     lines = head + [line.replace("{marker}", ids["arrow"]) for line in body] + ["</svg>"]
