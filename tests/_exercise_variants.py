@@ -150,6 +150,10 @@ def scores_sqrt_seq_len(q, k):
     return q @ swap_last(k) / np.sqrt(q.shape[-2])
 
 
+def scores_sqrt_keys(q, k):
+    return q @ swap_last(k) / np.sqrt(k.shape[-2])
+
+
 def scores_k_transposed(q, k):
     return q @ k.T / np.sqrt(q.shape[-1])  # fine in 2-D, fails with batch axes
 
@@ -214,9 +218,26 @@ def softmax_not_normalised(x, axis=-1):
     return np.exp(x)
 
 
+def softmax_over_axis_1(x, axis=-1):
+    return stable_softmax(x, axis=1)
+
+
 def softmax_no_keepdims(x, axis=-1):
     e = np.exp(x - x.max(axis=axis))
     return e / e.sum(axis=axis)
+
+
+def softmax_lse_no_keepdims(x, axis=-1):
+    """Lesson 04's exercise (softmax through log-sum-exp) without keepdims=True."""
+    m = x.max(axis=axis)
+    lse = m + np.log(np.exp(x - m).sum(axis=axis))
+    return np.exp(x - lse)
+
+
+def softmax_keepdims_at_end(x, axis=-1):
+    """Puts the reduced axis back at the end, which fits only axis=-1."""
+    e = np.exp(x - x.max(axis=axis)[..., None])
+    return e / e.sum(axis=axis)[..., None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +313,7 @@ def masked_softmax_same_shape_only(scores, mask):
 
 
 # ---------------------------------------------------------------------------------------------
-# lesson 05: attention
+# lesson 06: attention
 # ---------------------------------------------------------------------------------------------
 
 
@@ -366,6 +387,14 @@ def attention_mask_after_softmax(q, k, v, mask=None):
     return weights @ v, weights
 
 
+def attention_masked_with_zero(q, k, v, mask=None):
+    scores = q @ swap_last(k) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores * mask  # blocked scores become 0, not -inf
+    weights = stable_softmax(scores)
+    return weights @ v, weights
+
+
 def attention_ignores_mask(q, k, v, mask=None):
     return _attention(q, k, v, None)
 
@@ -384,7 +413,7 @@ def attention_sums_keys(q, k, v, mask=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# lesson 06: split and merge heads
+# lesson 07: split and merge heads
 # ---------------------------------------------------------------------------------------------
 
 
@@ -459,7 +488,7 @@ def merge_along_sequence(x):
 
 
 # ---------------------------------------------------------------------------------------------
-# lesson 07: multi-head attention with MHAParams
+# lesson 08: multi-head attention with MHAParams
 # ---------------------------------------------------------------------------------------------
 
 
@@ -520,14 +549,16 @@ def make_wrong_mha(
     combine=None,
     project_output=True,
     output_bias=True,
+    input_biases=True,
     weights_mean=False,
 ):
     """A learner's multi-head attention with one mistake switched on."""
 
     def wrong_mha(query, key, value, params, num_heads, mask=None):
-        q = split(_linear(query, params.w_q, params.b_q), num_heads)
-        k = split(_linear(key, params.w_k, params.b_k), num_heads)
-        v = split(_linear(value, params.w_v, params.b_v), num_heads)
+        b_q, b_k, b_v = (params.b_q, params.b_k, params.b_v) if input_biases else (None,) * 3
+        q = split(_linear(query, params.w_q, b_q), num_heads)
+        k = split(_linear(key, params.w_k, b_k), num_heads)
+        v = split(_linear(value, params.w_v, b_v), num_heads)
         heads, weights = _attention(
             q,
             k,
@@ -564,6 +595,8 @@ mha_heads_summed = make_wrong_mha(combine=np.sum)
 mha_heads_averaged = make_wrong_mha(combine=np.mean)
 mha_no_output_projection = make_wrong_mha(project_output=False)
 mha_no_output_bias = make_wrong_mha(output_bias=False)
+mha_no_input_biases = make_wrong_mha(input_biases=False)
+mha_sqrt_d_model = make_wrong_mha(divisor=lambda d_head: np.sqrt(3 * d_head))  # 3 heads first
 mha_weights_averaged = make_wrong_mha(weights_mean=True)
 
 
@@ -571,25 +604,41 @@ def mha_single_head(query, key, value, params, num_heads, mask=None):
     return mha_numpy(query, key, value, params, 1, mask)
 
 
+def mha_weights_without_mask(query, key, value, params, num_heads, mask=None):
+    output, _ = mha_numpy(query, key, value, params, num_heads, mask)
+    return output, mha_numpy(query, key, value, params, num_heads)[1]
+
+
+def mha_single_head_squeezed(query, key, value, params, num_heads, mask=None):
+    output, weights = mha_numpy(query, key, value, params, 1, mask)
+    return output, weights[:, 0]
+
+
 def mha_output_only(query, key, value, params, num_heads, mask=None):
     return mha_numpy(query, key, value, params, num_heads, mask)[0]
 
 
 # ---------------------------------------------------------------------------------------------
-# lesson 08: the torch module
+# lesson 09: the torch module
 # ---------------------------------------------------------------------------------------------
 
 
 class LearnerMHA(nn.Module):
     """A learner's module; class attributes switch on one mistake in a subclass."""
 
-    divide_by = "sqrt"  # "sqrt", "none" or "d"
+    divide_by = "sqrt"  # "sqrt", "none", "d" or "sqrt_d_model"
+    heads_used = None  # e.g. 1: attend with one head over the full d_model
+    squeeze_one_head = False  # with heads_used=1, drop the head axis of the weights
+    input_biases = True
+    output_bias = True
     softmax_dim = -1
     torch_mask_polarity = False  # True: treats True as blocked, like nn.MultiheadAttention
     naive_softmax = False
     split_with_transpose = True
     merge_with_transpose = True
     sum_heads = False
+    average_heads = False
+    weights_ignore_mask = False  # the returned weights are computed without the mask
     use_output_projection = True
     return_weights_mean = False
     return_output_only = False
@@ -604,24 +653,30 @@ class LearnerMHA(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
     def split(self, x):
-        batch, seq_len, _ = x.shape
+        batch, seq_len, d_model = x.shape
+        heads = self.heads_used or self.num_heads
         if not self.split_with_transpose:
-            return x.reshape(batch, self.num_heads, seq_len, self.d_head)
-        return x.view(batch, seq_len, self.num_heads, self.d_head).transpose(1, 2)
+            return x.reshape(batch, heads, seq_len, d_model // heads)
+        return x.view(batch, seq_len, heads, d_model // heads).transpose(1, 2)
+
+    def project(self, layer, x, bias=True):
+        return nn.functional.linear(x, layer.weight, layer.bias if bias else None)
 
     def forward(self, query, key=None, value=None, mask=None, need_weights=False):
         key = query if key is None else key
         value = key if value is None else value
         q, k, v = (
-            self.split(self.q_proj(query)),
-            self.split(self.k_proj(key)),
-            self.split(self.v_proj(value)),
+            self.split(self.project(self.q_proj, query, self.input_biases)),
+            self.split(self.project(self.k_proj, key, self.input_biases)),
+            self.split(self.project(self.v_proj, value, self.input_biases)),
         )
         scores = q @ k.transpose(-2, -1)
         if self.divide_by == "sqrt":
-            scores = scores / math.sqrt(self.d_head)
+            scores = scores / math.sqrt(q.shape[-1])
         elif self.divide_by == "d":
-            scores = scores / self.d_head
+            scores = scores / q.shape[-1]
+        elif self.divide_by == "sqrt_d_model":
+            scores = scores / math.sqrt(query.shape[-1])
         if mask is not None:
             blocked = mask if self.torch_mask_polarity else ~mask
             scores = scores.masked_fill(blocked, float("-inf"))
@@ -632,17 +687,24 @@ class LearnerMHA(nn.Module):
             weights = torch.softmax(scores, dim=self.softmax_dim)
         heads = weights @ v  # (batch, num_heads, T_q, d_head)
         batch, _, seq_len_q, _ = heads.shape
-        if self.sum_heads:
-            return heads.sum(dim=1), (weights if need_weights else None)
+        if self.sum_heads or self.average_heads:
+            combined = heads.sum(dim=1) if self.sum_heads else heads.mean(dim=1)
+            return combined, (weights if need_weights else None)
         if self.merge_with_transpose:
             merged = heads.transpose(1, 2).contiguous().view(batch, seq_len_q, -1)
         else:
             merged = heads.reshape(batch, seq_len_q, -1)
-        output = self.out_proj(merged) if self.use_output_projection else merged
+        output = merged
+        if self.use_output_projection:
+            output = self.project(self.out_proj, merged, self.output_bias)
         if self.return_output_only:
             return output
         if self.return_weights_mean:
             weights = weights.mean(dim=1)
+        if self.weights_ignore_mask:
+            weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d_head), dim=-1)
+        if self.squeeze_one_head:
+            weights = weights[:, 0]
         return output, (weights if need_weights else None)
 
 
@@ -686,6 +748,16 @@ ModuleNaiveSoftmax = module_variant("ModuleNaiveSoftmax", naive_softmax=True)
 ModuleSplitReshapeOnly = module_variant("ModuleSplitReshapeOnly", split_with_transpose=False)
 ModuleMergeReshapeOnly = module_variant("ModuleMergeReshapeOnly", merge_with_transpose=False)
 ModuleSumsHeads = module_variant("ModuleSumsHeads", sum_heads=True)
+ModuleAveragesHeads = module_variant("ModuleAveragesHeads", average_heads=True)
+ModuleWeightsWithoutMask = module_variant("ModuleWeightsWithoutMask", weights_ignore_mask=True)
+ModuleSqrtDModel = module_variant("ModuleSqrtDModel", divide_by="sqrt_d_model")
+ModuleNoInputBiases = module_variant("ModuleNoInputBiases", input_biases=False)
+ModuleNoOutputBias = module_variant("ModuleNoOutputBias", output_bias=False)
+ModuleSplitAndMergeReshapeOnly = module_variant(
+    "ModuleSplitAndMergeReshapeOnly", split_with_transpose=False, merge_with_transpose=False
+)
+ModuleOneHead = module_variant("ModuleOneHead", heads_used=1)
+ModuleOneHeadSqueezed = module_variant("ModuleOneHeadSqueezed", heads_used=1, squeeze_one_head=True)
 ModuleNoOutputProjection = module_variant("ModuleNoOutputProjection", use_output_projection=False)
 ModuleAveragesWeights = module_variant("ModuleAveragesWeights", return_weights_mean=True)
 ModuleReturnsOutputOnly = module_variant("ModuleReturnsOutputOnly", return_output_only=True)
@@ -711,6 +783,20 @@ class ModuleOtherNames(nn.Module):
 class ModuleIgnoresBiasFlag(LearnerMHA):
     def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
         super().__init__(d_model, num_heads, True, kdim, vdim)
+
+
+class ModuleNeverBias(LearnerMHA):
+    """Builds every layer without bias, even for bias=True."""
+
+    def __init__(self, d_model, num_heads, bias=True, kdim=None, vdim=None):
+        super().__init__(d_model, num_heads, False, kdim, vdim)
+
+
+class ModuleNeedsKeyAndValue(LearnerMHA):
+    """No defaults for key and value: forward(query) alone fails."""
+
+    def forward(self, query, key, value, mask=None, need_weights=False):
+        return super().forward(query, key, value, mask, need_weights)
 
 
 class ModuleWithoutKdim(LearnerMHA):

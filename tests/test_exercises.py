@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import math
 import re
@@ -19,6 +21,7 @@ from mha_lib.data import embed
 from mha_lib.exercises import (
     MISTAKE_KEYS,
     CheckResult,
+    attention_check,
     check_attention,
     check_embedding,
     check_masked_softmax,
@@ -29,12 +32,18 @@ from mha_lib.exercises import (
     check_scores,
     check_softmax,
     check_split_heads,
+    embedding_check,
+    heads_check,
+    masked_softmax_check,
+    module_check,
+    multi_head_check,
+    projection_check,
+    scores_check,
+    softmax_check,
 )
-from mha_lib.exercises._harness import fmt_number, fmt_vector
-from mha_lib.exercises._reference import attention_variant, mha_variant
-from mha_lib.exercises.attention_check import PATTERN_MASK, _attention_examples
-from mha_lib.exercises.module_check import _module_examples
-from mha_lib.exercises.multi_head_check import multi_head_examples
+from mha_lib.exercises._harness import explain, fmt_number, fmt_vector
+from mha_lib.exercises.attention_check import PATTERN_MASK, attention_variant
+from mha_lib.exercises.multi_head_check import mha_variant
 
 CHECKERS = [
     check_embedding,
@@ -72,6 +81,7 @@ WRONG = [
     (check_scores, learner.scores_scale_by_d, "scale_by_d"),
     (check_scores, learner.scores_multiplied, "wrong_values"),
     (check_scores, learner.scores_sqrt_seq_len, "wrong_values"),
+    (check_scores, learner.scores_sqrt_keys, "wrong_values"),
     (check_scores, learner.scores_softmaxed, "wrong_values"),
     (check_scores, learner.scores_keys_first, "wrong_shape"),
     (check_scores, learner.scores_k_transposed, "raised"),
@@ -82,7 +92,10 @@ WRONG = [
     (check_softmax, learner.softmax_over_axis_0, "softmax_wrong_axis"),
     (check_softmax, learner.softmax_whole_array, "wrong_values"),
     (check_softmax, learner.softmax_not_normalised, "wrong_values"),
-    (check_softmax, learner.softmax_no_keepdims, "raised"),
+    (check_softmax, learner.softmax_no_keepdims, "forgot_keepdims"),
+    (check_softmax, learner.softmax_lse_no_keepdims, "forgot_keepdims"),
+    (check_softmax, learner.softmax_keepdims_at_end, "forgot_keepdims"),
+    (check_softmax, learner.softmax_over_axis_1, "softmax_wrong_axis"),
     # lesson 05: masks
     (check_masked_softmax, learner.masked_softmax_inverted, "mask_inverted"),
     (check_masked_softmax, learner.masked_softmax_after, "mask_after_softmax"),
@@ -104,10 +117,11 @@ WRONG = [
     (check_attention, learner.attention_output_only, "wrong_type"),
     (check_attention, learner.attention_weights_first, "wrong_shape"),
     (check_attention, learner.attention_sums_keys, "wrong_shape"),
-    (check_attention, learner.attention_mask_after_softmax, "wrong_values"),
+    (check_attention, learner.attention_mask_after_softmax, "mask_after_softmax"),
+    (check_attention, learner.attention_masked_with_zero, "masked_with_zero"),
     (check_attention, learner.attention_ignores_mask, "wrong_values"),
     (check_attention, learner.attention_k_transposed, "raised"),
-    # lesson 06
+    # lesson 07
     (check_split_heads, learner.split_reshape_only, "split_without_transpose"),
     (check_split_heads, learner.split_heads_last, "split_without_transpose"),
     (check_split_heads, learner.split_interleaved, "wrong_values"),
@@ -116,7 +130,7 @@ WRONG = [
     (check_merge_heads, learner.merge_summed, "heads_summed"),
     (check_merge_heads, learner.merge_averaged, "heads_summed"),
     (check_merge_heads, learner.merge_along_sequence, "wrong_shape"),
-    # lesson 07
+    # lesson 08
     (check_multi_head_attention, learner.mha_missing_scale, "missing_scale"),
     (check_multi_head_attention, learner.mha_scale_by_d, "scale_by_d"),
     (check_multi_head_attention, learner.mha_softmax_over_queries, "softmax_wrong_axis"),
@@ -133,10 +147,14 @@ WRONG = [
     (check_multi_head_attention, learner.mha_heads_averaged, "heads_summed"),
     (check_multi_head_attention, learner.mha_no_output_projection, "missing_output_projection"),
     (check_multi_head_attention, learner.mha_no_output_bias, "wrong_values"),
+    (check_multi_head_attention, learner.mha_no_input_biases, "wrong_values"),
+    (check_multi_head_attention, learner.mha_sqrt_d_model, "wrong_values"),
     (check_multi_head_attention, learner.mha_weights_averaged, "wrong_shape"),
     (check_multi_head_attention, learner.mha_single_head, "wrong_shape"),
+    (check_multi_head_attention, learner.mha_single_head_squeezed, "wrong_shape"),
+    (check_multi_head_attention, learner.mha_weights_without_mask, "wrong_values"),
     (check_multi_head_attention, learner.mha_output_only, "wrong_type"),
-    # lesson 08
+    # lesson 09
     (check_multi_head_module, learner.ModuleMissingScale, "missing_scale"),
     (check_multi_head_module, learner.ModuleScaleByD, "scale_by_d"),
     (check_multi_head_module, learner.ModuleSoftmaxOverQueries, "softmax_wrong_axis"),
@@ -145,10 +163,20 @@ WRONG = [
     (check_multi_head_module, learner.ModuleSplitReshapeOnly, "split_without_transpose"),
     (check_multi_head_module, learner.ModuleMergeReshapeOnly, "merge_without_transpose"),
     (check_multi_head_module, learner.ModuleSumsHeads, "heads_summed"),
+    (check_multi_head_module, learner.ModuleAveragesHeads, "heads_summed"),
     (check_multi_head_module, learner.ModuleNoOutputProjection, "missing_output_projection"),
     (check_multi_head_module, learner.ModuleAveragesWeights, "wrong_shape"),
     (check_multi_head_module, learner.ModulePerHeadProjections, "wrong_shape"),
     (check_multi_head_module, learner.ModuleIgnoresBiasFlag, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleNeverBias, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleWeightsWithoutMask, "wrong_values"),
+    (check_multi_head_module, learner.ModuleSqrtDModel, "wrong_values"),
+    (check_multi_head_module, learner.ModuleNoInputBiases, "wrong_values"),
+    (check_multi_head_module, learner.ModuleNoOutputBias, "wrong_values"),
+    (check_multi_head_module, learner.ModuleSplitAndMergeReshapeOnly, "split_without_transpose"),
+    (check_multi_head_module, learner.ModuleOneHead, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleOneHeadSqueezed, "wrong_shape"),
+    (check_multi_head_module, learner.ModuleNeedsKeyAndValue, "raised"),
     (check_multi_head_module, learner.ModuleWrongOutputShape, "wrong_shape"),
     (check_multi_head_module, learner.ModuleOtherNames, "wrong_type"),
     (check_multi_head_module, learner.ModuleReturnsOutputOnly, "wrong_type"),
@@ -175,6 +203,64 @@ def test_a_mistake_is_diagnosed_with_its_key(checker, wrong_fn, expected_key):
 
 def test_every_catalogue_key_is_exercised():
     assert {key for _, _, key in WRONG} == set(MISTAKE_KEYS)
+
+
+SPECS = {
+    check_embedding: embedding_check.CHECKER,
+    check_qkv_projection: projection_check.CHECKER,
+    check_scores: scores_check.CHECKER,
+    check_softmax: softmax_check.CHECKER,
+    check_masked_softmax: masked_softmax_check.CHECKER,
+    check_attention: attention_check.CHECKER,
+    check_split_heads: heads_check.SPLIT_CHECKER,
+    check_merge_heads: heads_check.MERGE_CHECKER,
+    check_multi_head_attention: multi_head_check.CHECKER,
+    check_multi_head_module: module_check.CHECKER,
+}
+
+
+@functools.cache
+def _planted_rows() -> dict:
+    """For each planted mistake in WRONG, the table row that named it (None: a fallback)."""
+    return {(checker, fn): explain(SPECS[checker].steps, fn)[1] for checker, fn, _ in WRONG}
+
+
+def test_every_checker_is_its_table_driven_spec():
+    assert set(SPECS) == set(CHECKERS)
+    for checker, fn, _ in WRONG[::6]:
+        assert SPECS[checker].name == checker.__name__
+        assert checker(fn) == explain(SPECS[checker].steps, fn)[0]
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
+def test_every_row_of_every_mistake_table_is_planted(checker):
+    spec = SPECS[checker]
+    rows = spec.mistakes + spec.shape_mistakes
+    labels = [row.label for row in rows]
+    assert len(labels) == len(set(labels)), f"{checker.__name__}: row names must be unique"
+    assert {row.key for row in rows} <= set(MISTAKE_KEYS)
+    planted = {row for (c, _), row in _planted_rows().items() if c is checker}
+    missing = [label for label in labels if label not in planted]
+    assert not missing, f"{checker.__name__}: no test plants the rows {missing}"
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
+def test_every_variant_row_shows_in_some_case(checker):
+    """A row whose variant equals the right answer on every case could never fire."""
+    spec = SPECS[checker]
+    for row in spec.mistakes + spec.shape_mistakes:
+        if row.variant is None:
+            continue
+        differs = []
+        for case in spec.cases():
+            try:
+                with np.errstate(over="ignore"):  # np.exp(1000), as a learner's mistake does
+                    wrong = spec.reference(case, **row.variant)
+            except (IndexError, ValueError):
+                continue
+            expected = spec.reference(case)
+            differs.append(not exercises._harness.same_as_variant(expected, wrong))
+        assert any(differs), f"{checker.__name__}: row {row.label} never differs"
 
 
 CONCEPT_KEYS = {  # keys that must be recognised wherever the mistake can occur
@@ -514,8 +600,40 @@ def test_unstable_softmax_message_shows_the_large_logits_and_nan():
     assert "x - x.max(axis=axis, keepdims=True)" in message
 
 
+def test_forgot_keepdims_is_named_when_numpy_raises_and_when_it_is_silent():
+    silent = check_softmax(learner.softmax_lse_no_keepdims)
+    assert silent.mistake == "forgot_keepdims"
+    assert "x of shape (4, 4), your softmax runs without an error" in silent.message
+    assert "x.max(axis=-1) has shape (4,) instead of (4, 1)" in silent.message
+    assert "keepdims=True" in silent.message
+    # The same function, checked on the (3, 4, 5) array first, makes numpy raise.
+    x = softmax_check.cases()[2].x
+    for axis in (None, 1):  # every axis but the first breaks
+        raising = dataclasses.replace(
+            softmax_check.CHECKER, cases=lambda axis=axis: [softmax_check.SoftmaxCase(x, axis)]
+        )
+        result = raising(learner.softmax_lse_no_keepdims)
+        assert result.mistake == "forgot_keepdims", result.message
+        assert "ValueError: operands could not be broadcast" in result.message
+        assert "only axis=0 works by luck" in result.message
+        kept = "(3, 4, 1)" if axis is None else "(3, 1, 5)"
+        assert f"instead of {kept}" in result.message
+    assert raising(learner.softmax_numpy)  # and the right answer passes these cases
+    at_end = check_softmax(learner.softmax_keepdims_at_end).message
+    assert "works along the last axis" in at_end and "[..., None]" in at_end
+
+
+def test_a_broadcasting_error_without_the_keepdims_signature_is_just_raised():
+    def broadcasts_badly(x, axis=-1):
+        return x + np.ones(7)
+
+    result = check_softmax(broadcasts_badly)
+    assert result.mistake == "raised"
+    assert "could not be broadcast" in result.message
+
+
 def test_masked_softmax_messages_show_the_evidence():
-    pattern = exercises.masked_softmax_check.PATTERN_MASK
+    pattern = masked_softmax_check.PATTERN_MASK
     inverted = check_masked_softmax(learner.masked_softmax_inverted).message
     match = re.search(
         r"weights\[(\d+), (\d+)\] is ([\d.]+) although mask\[(\d+), (\d+)\]", inverted
@@ -539,7 +657,7 @@ def test_masked_softmax_messages_show_the_evidence():
 
 
 def test_masked_softmax_inputs_cannot_hide_the_mistakes():
-    cases = exercises.masked_softmax_check._cases()
+    cases = masked_softmax_check.cases()
     for case in cases:
         assert case.scores.shape[-2] != case.scores.shape[-1]  # T_q ≠ T_k
     assert any(case.mask.shape[-2] == 1 and case.mask.ndim == 3 for case in cases)  # padding
@@ -550,13 +668,12 @@ def test_masked_softmax_inputs_cannot_hide_the_mistakes():
 
 
 def test_attention_messages_show_the_evidence():
-    rng_examples = _attention_examples()
-    first, masked = rng_examples[0], rng_examples[1]
-    _, no_scale = attention_variant(first.q, first.k, first.v, divisor=1.0)
+    first, masked = attention_check.cases()[:2]
+    _, no_scale = first.variant(divisor="1")
     message = check_attention(learner.attention_missing_scale).message
     assert f"largest weight of query 0 is {fmt_number(no_scale[0].max())}" in message
     assert "√d_k = 4 (d_k = 16)" in message
-    _, over_queries = attention_variant(first.q, first.k, first.v, softmax_axis=-2)
+    _, over_queries = first.variant(axis=-2)
     axis = check_attention(learner.attention_softmax_over_queries).message
     assert "over the 5 queries, axis -2" in axis and "over the 7 keys" in axis
     assert f"row 0 sums to {fmt_number(over_queries[0].sum())}" in axis
@@ -567,9 +684,7 @@ def test_attention_messages_show_the_evidence():
     assert match, inverted
     i, j = int(match[1]), int(match[2])
     assert not PATTERN_MASK[i, j]
-    _, inverted_weights = attention_variant(
-        masked.q, masked.k, masked.v, masked.mask, invert_mask=True
-    )
+    _, inverted_weights = masked.variant(invert_mask=True)
     assert match[3] == fmt_number(inverted_weights[i, j])
 
 
@@ -659,30 +774,25 @@ def test_memory_addresses_are_removed_from_exception_messages():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_reference_variants_with_defaults_equal_the_library():
-    for example in _attention_examples():
-        ours = attention_variant(example.q, example.k, example.v, example.mask)
-        library = mha_lib.scaled_dot_product_attention(
-            example.q, example.k, example.v, example.mask
+def test_the_step_by_step_variants_equal_the_library_when_no_switch_is_on():
+    """The variants are built from the library's steps; with every switch at its right value
+    (given explicitly, so the step-by-step path runs) they equal the library's one call."""
+    for case in attention_check.cases():
+        ours = attention_variant(
+            case.q, case.k, case.v, case.mask, divisor=math.sqrt(case.q.shape[-1]), axis=-1
         )
-        for a, b in zip(ours, library):
+        library = mha_lib.scaled_dot_product_attention(case.q, case.k, case.v, case.mask)
+        for a, b in zip(ours, library, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    for example in multi_head_examples():
-        ours = mha_variant(
-            example.query,
-            example.key,
-            example.value,
-            example.params,
-            example.num_heads,
-            example.mask,
-        )
-        for a, b in zip(ours, example.expected()):
+    for case in multi_head_check.cases() + module_check.cases():
+        ours = mha_variant(case, split_transpose=True, output_bias=True, axis=-1)
+        for a, b in zip(ours, case.expected(), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_module_reference_equals_torch_multihead_attention():
-    for case in _module_examples():
-        example, params = case.example, case.example.params
+    for case in module_check.cases():
+        example, params = case, case.params
         kdim, vdim = params.d_key_in, params.d_value_in
         reference = torch.nn.MultiheadAttention(
             params.d_model,
@@ -726,11 +836,12 @@ def test_module_reference_equals_torch_multihead_attention():
 
 def test_stability_inputs_really_overflow_a_naive_exp():
     assert np.max(exercises.softmax_check.LARGE_LOGITS) > math.log(np.finfo(np.float64).max)
-    large_attention = _attention_examples()[-1]
+    large_attention = attention_check.cases()[-1]
     scores = large_attention.q @ large_attention.k.T / 4
     assert np.abs(scores).max() > 709
-    assert multi_head_examples()[-1].largest_scaled_score() > 709
-    assert _module_examples()[-1].example.largest_scaled_score() > 709
+    assert large_attention.largest_scaled_score() == pytest.approx(np.abs(scores).max())
+    assert multi_head_check.cases()[-1].largest_scaled_score() > 709
+    assert module_check.cases()[-1].largest_scaled_score() > 709
 
 
 def test_masks_block_part_of_every_row_and_column():
@@ -783,6 +894,12 @@ class _ModuleNoWeights(learner.LearnerMHA):
         return super().forward(query, key, value, mask, need_weights)[0], None
 
 
+class _ModuleWeightsOffset(learner.LearnerMHA):
+    def forward(self, query, key=None, value=None, mask=None, need_weights=False):
+        output, weights = super().forward(query, key, value, mask, need_weights)
+        return output, (None if weights is None else weights + 0.01)
+
+
 class _ModuleOutputOffset(learner.LearnerMHA):
     def forward(self, query, key=None, value=None, mask=None, need_weights=False):
         output, weights = super().forward(query, key, value, mask, need_weights)
@@ -801,6 +918,12 @@ FALLBACKS = [
     (check_merge_heads, _merge_interleaved, "wrong_values", "side by side"),
     (check_multi_head_module, _ModuleNoWeights, "wrong_type", "need_weights=True"),
     (check_multi_head_module, _ModuleOutputOffset, "wrong_values", "self.out_proj(merged)"),
+    (
+        check_multi_head_module,
+        _ModuleWeightsOffset,
+        "wrong_values",
+        "Your output is right, but the weights you return are not: weights[",
+    ),
     (check_embedding, _meta_tensor, "wrong_type", "cannot be read as numbers"),
 ]
 
@@ -817,8 +940,15 @@ def test_fallbacks_give_a_useful_verdict(checker, fn, expected_key, phrase):
     assert "\n" not in result.message
 
 
+@pytest.mark.parametrize("module", [_ModuleWeightsOffset, learner.ModuleWeightsWithoutMask])
+def test_a_module_with_the_right_output_and_wrong_weights_is_told_its_weights_are_wrong(module):
+    message = check_multi_head_module(module).message
+    assert "Your output is right, but the weights you return" in message
+    assert "output[" not in message
+
+
 def test_multi_head_evidence_numbers_are_the_learners_and_the_references():
-    example = multi_head_examples()[0]
+    example = multi_head_check.cases()[0]
     _, got = learner.mha_missing_scale(
         example.query, example.key, example.value, example.params, example.num_heads
     )

@@ -2,9 +2,11 @@
 
 A checker runs the learner's code on inputs chosen so that classic mistakes cannot hide
 (T_q ≠ T_k, d_k ≠ d_v, several heads and batch axes, a patterned mask, logits of ±1000), and
-compares the result with the library and with deliberately wrong variants of it, so that it
-can name the mistake (``result.mistake``) and say how to fix it (``result.message``). A
-checker never raises at the learner, and its messages are deterministic.
+compares the result with the library. When they differ, it compares the result with the
+library's answer under one switch per mistake, from a table of (mistake key, switches,
+message) rows (``_harness.Checker`` and ``_harness.Mistake``), so that it can name the mistake
+(``result.mistake``) and say how to fix it (``result.message``). A checker never raises at the
+learner, and its messages are deterministic.
 
 =============================  ===========================================  =================
 checker                        the learner's function                       lesson
@@ -24,9 +26,9 @@ check_multi_head_module        cls(d_model, num_heads, bias=True,           09_t
 =============================  ===========================================  =================
 
 Mistake keys (``CheckResult.mistake``): missing_scale, scale_by_d, softmax_wrong_axis,
-unstable_softmax, mask_inverted, mask_after_softmax, masked_with_zero, fully_masked_nan,
-split_without_transpose, merge_without_transpose,
-heads_summed, missing_output_projection, wrong_shape, wrong_values, raised, wrong_type.
+unstable_softmax, forgot_keepdims, mask_inverted, mask_after_softmax, masked_with_zero,
+fully_masked_nan, split_without_transpose, merge_without_transpose, heads_summed,
+missing_output_projection, wrong_shape, wrong_values, raised, wrong_type.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ MISTAKE_KEYS = (
     "scale_by_d",
     "softmax_wrong_axis",
     "unstable_softmax",
+    "forgot_keepdims",
     "mask_inverted",
     "mask_after_softmax",
     "masked_with_zero",

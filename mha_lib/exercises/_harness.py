@@ -1,9 +1,12 @@
-"""What every checker shares (private): run the learner's code safely, read what it returned,
-compare arrays, and phrase numbers, shapes and indices for messages.
+"""What every checker shares (private): one driver that runs a checker's cases, mistake tables,
+running the learner's code safely, reading what it returned, and phrasing numbers for messages.
 
-A checker is written as a straight sequence of steps that calls :func:`fail` at the first
-problem; :func:`run_check` turns that into a :class:`CheckResult` and makes sure nothing the
-learner's code does (raise, warn, return garbage) escapes as an exception.
+A checker is data (:class:`Checker`): its cases, a reference built on the library with one
+switch per mistake, and tables of :class:`Mistake` rows (key, switches, message). The driver
+calls the learner on each case, compares with the reference, and at the first difference names
+the first row whose variant the learner's result equals, or falls back to a message that
+quotes the largest difference. Nothing the learner's code does (raise, warn, return garbage)
+escapes as an exception.
 """
 
 from __future__ import annotations
@@ -29,20 +32,26 @@ LARGEST_RESULT = 10_000_000  # elements; anything bigger is reported by shape wi
 
 
 class Verdict(Exception):
-    """Stops a checker at the first problem; carries the finished result."""
+    """Stops a checker at the first problem; carries the result and the table row, if any."""
 
-    def __init__(self, result: CheckResult):
+    def __init__(self, result: CheckResult, row: str | None = None):
         super().__init__(result.message)
         self.result = result
+        self.row = row
 
 
-def fail(mistake: str | None, message: str) -> NoReturn:
+def fail(mistake: str | None, message: str, row: str | None = None) -> NoReturn:
     """End the check as not passed, with a catalogue key (or None) and a message."""
-    raise Verdict(CheckResult(passed=False, mistake=mistake, message=message))
+    raise Verdict(CheckResult(passed=False, mistake=mistake, message=message), row)
 
 
 def run_check(steps, *args) -> CheckResult:
-    """Run ``steps(*args)``, which returns the success message or calls :func:`fail`.
+    """Run ``steps(*args)``, which returns the success message or calls :func:`fail`."""
+    return explain(steps, *args)[0]
+
+
+def explain(steps, *args) -> tuple[CheckResult, str | None]:
+    """:func:`run_check`, plus the label of the table row that named the mistake (for tests).
 
     numpy floating-point warnings and Python warnings are silenced (a learner's overflow is
     diagnosed, not printed). Anything unexpected becomes a not-passed result, never an
@@ -51,21 +60,181 @@ def run_check(steps, *args) -> CheckResult:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return CheckResult(passed=True, mistake=None, message=steps(*args))
+            return CheckResult(passed=True, mistake=None, message=steps(*args)), None
         except Verdict as verdict:
-            return verdict.result
+            return verdict.result, verdict.row
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:  # noqa: BLE001 - never raise at the learner
-            return CheckResult(
-                passed=False,
-                mistake=None,
-                message=(
-                    f"The checker could not finish: it hit {describe_exception(error)} while "
-                    "reading your result. Make sure your function returns plain numpy arrays "
-                    "(or torch tensors); if it does, please tell the course authors."
-                ),
+            message = (
+                f"The checker could not finish: it hit {describe_exception(error)} while "
+                "reading your result. Make sure your function returns plain numpy arrays "
+                "(or torch tensors); if it does, please tell the course authors."
             )
+            return CheckResult(passed=False, mistake=None, message=message), None
+
+
+# ---------------------------------------------------------------------------------------------
+# a checker as data, and its mistake tables
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """One row of a mistake table: what the mistake produces, and how to explain it.
+
+    Attributes:
+        key: the catalogue key reported in ``CheckResult.mistake``.
+        message: ``message(got, case) -> str``, the explanation with the learner's numbers.
+        variant: switches of the checker's reference that reproduce the mistake; the row
+            matches when the learner's result equals ``reference(case, **variant)``.
+        test: instead of a variant, ``test(got, case, fn) -> bool`` (e.g. "NaN where the
+            reference is finite", or a probe that calls the learner's function again).
+        name: a unique name for the row (default: the key); tests plant every row by name.
+        evident_in: for a result with several outputs, the index of one that shows this
+            mistake on its own; a second pass matches on that output alone, so the mistake is
+            still named when another mistake also changes the other outputs.
+    """
+
+    key: str
+    message: Callable
+    variant: dict | None = None
+    test: Callable | None = None
+    name: str = ""
+    evident_in: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+
+def outputs(value) -> tuple:
+    """A result as a tuple of its outputs (a single array becomes a 1-tuple)."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+def same_shapes(got, expected) -> bool:
+    """Every output the learner returned (None = not returned) has the expected shape."""
+    return all(g is None or g.shape == e.shape for g, e in zip(outputs(got), outputs(expected)))
+
+
+def all_close(got, expected) -> bool:
+    """Every output the learner returned equals the expected one (see :func:`close`)."""
+    return all(g is None or close(g, e) for g, e in zip(outputs(got), outputs(expected)))
+
+
+def same_as_variant(got, wrong, only: int | None = None) -> bool:
+    """Like :func:`all_close`, but NaN matches where the variant has NaN (a mistake may make
+    NaN); ``only``: compare that output alone."""
+    pairs = list(zip(outputs(got), outputs(wrong)))
+    if only is not None:
+        pairs = [pairs[only]]
+    return all(
+        g is None
+        or (g.shape == w.shape and bool(np.allclose(g, w, rtol=RTOL, atol=ATOL, equal_nan=True)))
+        for g, w in pairs
+    )
+
+
+def recognise(table, got, reference, case, fn) -> Mistake | None:
+    """The first row of ``table`` that the learner's result ``got`` matches, else None."""
+
+    def variant(row):
+        try:
+            return reference(case, **row.variant)
+        except (IndexError, ValueError):  # the mistake cannot happen with these shapes
+            return None
+
+    for row in table:
+        if row.test is not None:
+            if row.test(got, case, fn):
+                return row
+            continue
+        wrong = variant(row)
+        if wrong is not None and same_as_variant(got, wrong):
+            return row
+    expected = reference(case)
+    for row in table:  # a mistake that shows in one output, whatever the others hold
+        index = row.evident_in
+        if index is None or got[index] is None:
+            continue
+        wrong = variant(row)
+        if (
+            wrong is not None
+            and same_as_variant(got, wrong, only=index)
+            and not same_as_variant(expected, wrong, only=index)  # it shows in this case
+        ):
+            return row
+    return None
+
+
+def call_case(fn, case, memo):
+    """The default way to run a case: ``fn(*case.args, **case.kwargs)``."""
+    return call_learner(
+        fn,
+        *case.args,
+        kwargs=getattr(case, "kwargs", None),
+        inputs=case.inputs,
+        after_success=case.hint,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Checker:
+    """A checker as data; calling it checks a learner's function and returns a CheckResult.
+
+    Attributes:
+        name, example: the public function's name and a call of it, for a wrong_type message.
+        cases: ``cases() -> list``; each case has ``inputs`` (words), ``hint`` (what to say
+            when it raises after earlier cases passed) and, for the default ``call``, ``args``.
+        reference: ``reference(case, **switches)`` -> the expected array (or tuple of arrays);
+            with no switches it is the library's answer.
+        read: ``read(raw, case, expected)`` -> the learner's result in the same structure.
+        shape_message: ``(got, case) -> str`` for a wrong shape that no row recognises.
+        values_message: ``(got, case) -> (key, str)`` for wrong values no row recognises.
+        passed: the success message.
+        mistakes, shape_mistakes: tables of :class:`Mistake`, tried in order.
+        call: ``call(fn, case, memo) -> raw`` (``memo`` lives for one check).
+        note: ``note(case) -> str`` appended to a wrong-values message.
+    """
+
+    name: str
+    example: str
+    cases: Callable
+    reference: Callable
+    read: Callable
+    shape_message: Callable
+    values_message: Callable
+    passed: str
+    mistakes: tuple = ()
+    shape_mistakes: tuple = ()
+    call: Callable = call_case
+    note: Callable | None = None
+
+    def __call__(self, fn) -> CheckResult:
+        return run_check(self.steps, fn)
+
+    def steps(self, fn) -> str:
+        require_callable(fn, self.name, self.example)
+        memo = {}
+        for case in self.cases():
+            raw = self.call(fn, case, memo)
+            expected = self.reference(case)
+            got = self.read(raw, case, expected)
+            if not same_shapes(got, expected):
+                self._diagnose(self.shape_mistakes, got, case, fn, self.shape_message, "")
+            if not all_close(got, expected):
+                note = f" {self.note(case)}" if self.note else ""
+                self._diagnose(self.mistakes, got, case, fn, self.values_message, note)
+        return self.passed
+
+    def _diagnose(self, table, got, case, fn, fallback, note) -> NoReturn:
+        row = recognise(table, got, self.reference, case, fn)
+        if row is not None:
+            fail(row.key, row.message(got, case) + note, row.label)
+        answer = fallback(got, case)
+        key, message = answer if isinstance(answer, tuple) else ("wrong_shape", answer)
+        fail(key, message + note)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,7 +252,9 @@ def require_callable(fn, checker_name: str, example: str) -> None:
         )
 
 
-def call_learner(fn, *args, inputs: str, kwargs=None, after_success: str = "", action=None):
+def call_learner(
+    fn, *args, inputs: str, kwargs=None, after_success: str = "", action=None, on_raise=None
+):
     """Call ``fn(*args, **kwargs)`` on copies of the arguments; a raise becomes ``raised``.
 
     Args:
@@ -91,6 +262,8 @@ def call_learner(fn, *args, inputs: str, kwargs=None, after_success: str = "", a
         after_success: what to add when an earlier, simpler input worked (a hint at what the
             new input adds), else the generic "fix that error" advice is given.
         action: how to name the call in the message (default "Your function raised").
+        on_raise: ``on_raise(error) -> (key, message) or None``, to name a mistake that shows
+            as an exception (e.g. a broadcasting error from a forgotten keepdims).
     """
     args = tuple(_fresh_copy(a) for a in args)
     kwargs = {name: _fresh_copy(value) for name, value in (kwargs or {}).items()}
@@ -99,7 +272,20 @@ def call_learner(fn, *args, inputs: str, kwargs=None, after_success: str = "", a
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # noqa: BLE001 - the learner's error is the diagnosis
+        named = on_raise(error) if on_raise is not None else None
+        if named is not None:
+            fail(*named)
         fail("raised", raised_message(error, fn, inputs, after_success, action))
+
+
+def quietly(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on copies of the arguments, or None if it raises (for probes)."""
+    try:
+        return fn(*(_fresh_copy(a) for a in args), **kwargs)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - a probe that fails just answers "no"
+        return None
 
 
 def raised_message(error, fn, inputs: str, after_success: str = "", action=None) -> str:
@@ -314,6 +500,32 @@ def as_pair(value, what: str, names: tuple[str, str], hint: str) -> tuple:
     )
 
 
+def read_array(what: str):
+    """A :class:`Checker` ``read`` for one returned array, named ``what`` in messages."""
+    return lambda raw, case, expected: to_array(raw, what, expected.shape)
+
+
+def read_pair(what: str = "Your function", names=("output", "weights"), hint=None, subjects=None):
+    """A :class:`Checker` ``read`` for a returned pair, e.g. ``(output, weights)``."""
+    hint = hint or f"End it with `return {names[0]}, {names[1]}`."
+    subjects = subjects or tuple(f"The {name} you returned" for name in names)
+
+    def read(raw, case, expected):
+        pair = as_pair(raw, what, names, hint)
+        return tuple(to_array(v, s, e.shape) for v, s, e in zip(pair, subjects, expected))
+
+    return read
+
+
+def probe_matches(fn, expected, *args, **kwargs) -> bool:
+    """Whether ``fn(*args, **kwargs)`` runs and returns ``expected`` (for a diagnosis)."""
+    result = quietly(fn, *args, **kwargs)
+    try:
+        return result is not None and close(to_array(result, "", expected.shape), expected)
+    except Verdict:
+        return False
+
+
 # ---------------------------------------------------------------------------------------------
 # comparing
 # ---------------------------------------------------------------------------------------------
@@ -324,47 +536,6 @@ def close(got: np.ndarray, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and bool(
         np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
     )
-
-
-def same_as_variant(got: np.ndarray, wrong: np.ndarray) -> bool:
-    """Like :func:`close`, but NaN where the variant has NaN matches (a mistake may make NaN)."""
-    return got.shape == wrong.shape and bool(
-        np.allclose(got, wrong, rtol=RTOL, atol=ATOL, equal_nan=True)
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class Mistake:
-    """One row of a checker's mistake table: what a mistake produces and how to explain it.
-
-    Attributes:
-        key: the catalogue key reported in ``CheckResult.mistake``.
-        variant: switches of the checker's reference that reproduce the mistake.
-        message: ``message(got, case) -> str``, the explanation with the learner's numbers.
-        name: a unique name for the row (default: the key), so tests can plant each row.
-        applies: ``applies(case) -> bool``; default: every case.
-    """
-
-    key: str
-    variant: dict
-    message: Callable
-    name: str = ""
-    applies: Callable | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name or self.key
-
-
-def recognise(table, got, variant, case) -> tuple[str, str] | None:
-    """The (key, message) of the first row whose variant ``variant(case, **switches)`` equals
-    ``got``, else None."""
-    for mistake in table:
-        if mistake.applies is not None and not mistake.applies(case):
-            continue
-        if same_as_variant(got, variant(case, **mistake.variant)):
-            return mistake.key, mistake.message(got, case)
-    return None
 
 
 def largest_difference(

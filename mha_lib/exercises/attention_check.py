@@ -1,4 +1,8 @@
-"""Checker for lesson 05: scaled dot-product attention (scores, mask, softmax, weighted sum)."""
+"""Checker for lesson 06: scaled dot-product attention (scores, mask, softmax, weighted sum).
+
+Also home of the attention step with its mistakes and their messages, shared with the
+multi-head checkers.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,26 @@ import math
 
 import numpy as np
 
-from ..attention import scaled_dot_product_attention
+import mha_lib
+
 from ._harness import (
-    as_pair,
-    call_learner,
+    Checker,
+    Mistake,
     close,
     difference_clause,
-    fail,
-    fmt_index,
     fmt_number,
     fmt_shape,
     fmt_vector,
     nonfinite_where_finite,
-    require_callable,
-    run_check,
+    read_pair,
     shape_problem,
-    to_array,
 )
-from ._reference import attention_variant
+from .masked_softmax_check import (
+    blocked_weight,
+    mask_inverted_message,
+    masked_softmax,
+    row_sum_clause,
+)
 from .result import CheckResult
 
 # A mask with a pattern, True = may attend: not symmetric (T_q=5 ≠ T_k=7), every row and
@@ -43,8 +49,65 @@ PATTERN_MASK = np.array(
 LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
 
 
+def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=False, **masking):
+    """``mha_lib.scaled_dot_product_attention``, with one switch per mistake.
+
+    Args:
+        q, k, v: ``(..., T_q, d_k)``, ``(..., T_k, d_k)``, ``(..., T_k, d_v)``.
+        mask: bool, broadcastable to ``(..., T_q, T_k)``; True = may attend.
+        divisor: what q @ kᵀ is divided by instead of ``sqrt(d_k)`` (1 = no scaling).
+        values_from_keys: the weighted sum over k instead of v.
+        masking: the switches of :func:`masked_softmax` (axis, invert_mask, fill, ...).
+
+    Returns:
+        ``(output (..., T_q, d_v), weights (..., T_q, T_k))``.
+    """
+    if divisor is None and not values_from_keys and not masking:
+        return mha_lib.scaled_dot_product_attention(q, k, v, mask)
+    scores = mha_lib.attention_scores(q, k)  # (..., T_q, T_k), divided by √d_k
+    if divisor is not None:
+        scores = scores * math.sqrt(q.shape[-1]) / divisor
+    weights = masked_softmax(scores, mask, **masking)  # (..., T_q, T_k)
+    return weights @ (k if values_from_keys else v), weights
+
+
+def first_row(array) -> tuple:
+    """Index of the first row (first query of the first batch/head): (0, ..., 0, slice)."""
+    return (0,) * (array.ndim - 1) + (slice(None),)
+
+
+def unstable_mistake(largest_score: str = "") -> Mistake:
+    """The row for NaN or inf where the reference is finite, on a case with huge scores."""
+
+    def message(got, case) -> str:
+        output, weights = got
+        expected_weights = case.expected()[1]
+        if weights is not None and nonfinite_where_finite(weights, expected_weights).any():
+            row = tuple(int(i) for i in np.argwhere(~np.isfinite(weights))[0][:-1])
+            where = f" of head {row[-2]}" if weights.ndim == 4 else ""
+            shown = f"weights for query {row[-1]}{where} are {fmt_vector(weights[row])}" + (
+                "" if where else f" instead of {fmt_vector(expected_weights[row])}"
+            )
+        else:
+            row = tuple(int(i) for i in np.argwhere(~np.isfinite(output))[0][:-1])
+            shown = f"output for position {row[-1]} is {fmt_vector(output[row])}"
+        return (
+            f"With large scores (up to {fmt_number(case.largest_scaled_score())} after scaling) "
+            f"your {shown}: np.exp overflows to inf. Subtract each row's maximum before np.exp "
+            "(a stable softmax); the weights do not change."
+        )
+
+    def unstable(got, case, fn) -> bool:
+        return case.large and any(
+            g is not None and nonfinite_where_finite(g, e).any()
+            for g, e in zip(got, case.expected())
+        )
+
+    return Mistake("unstable_softmax", message, test=unstable)
+
+
 @dataclasses.dataclass(frozen=True)
-class AttentionExample:
+class AttentionCase:
     """One call of the learner's attention: inputs and how to describe them."""
 
     q: np.ndarray
@@ -52,6 +115,11 @@ class AttentionExample:
     v: np.ndarray
     mask: np.ndarray | None
     large: bool = False
+    hint: str = ""
+
+    @property
+    def args(self) -> tuple:
+        return (self.q, self.k, self.v) + (() if self.mask is None else (self.mask,))
 
     @property
     def inputs(self) -> str:
@@ -60,14 +128,23 @@ class AttentionExample:
             " and no mask" if self.mask is None else f" and mask {fmt_shape(self.mask.shape)}"
         )
 
-    def call(self, fn, after_success: str):
-        args = (
-            (self.q, self.k, self.v) if self.mask is None else (self.q, self.k, self.v, self.mask)
-        )
-        return call_learner(fn, *args, inputs=self.inputs, after_success=after_success)
+    @property
+    def seq_lens(self) -> tuple[int, int]:
+        return self.q.shape[-2], self.k.shape[-2]
+
+    def variant(self, *, divisor=None, **switches):
+        """What a mistake produces; ``divisor`` by name: "1" or "d" (= d_k)."""
+        divisor = {None: None, "1": 1.0, "d": float(self.q.shape[-1])}[divisor]
+        return attention_variant(self.q, self.k, self.v, self.mask, divisor=divisor, **switches)
+
+    def expected(self):
+        return self.variant()
+
+    def largest_scaled_score(self) -> float:
+        return float(np.abs(mha_lib.attention_scores(self.q, self.k)).max())
 
 
-def _attention_examples() -> list[AttentionExample]:
+def cases() -> list[AttentionCase]:
     """T_q=5 ≠ T_k=7 and d_k=16 ≠ d_v=6 throughout; then a mask, batch and head axes, and
     huge scores."""
     rng = np.random.default_rng(505)
@@ -82,11 +159,182 @@ def _attention_examples() -> list[AttentionExample]:
     per_batch_mask = np.stack([PATTERN_MASK, PATTERN_MASK[:, ::-1]])[:, None]  # (2, 1, 5, 7)
     q, k, v = qkv()
     return [
-        AttentionExample(q, k, v, None),
-        AttentionExample(*qkv(), PATTERN_MASK.copy()),
-        AttentionExample(*qkv(2, 3), per_batch_mask),
-        AttentionExample(LARGE_INPUT_FACTOR * q, LARGE_INPUT_FACTOR * k, v, None, large=True),
+        AttentionCase(q, k, v, None),
+        AttentionCase(
+            *qkv(),
+            PATTERN_MASK.copy(),
+            hint=(
+                "It worked without a mask, so look at the masking: mask is bool with True = "
+                "may attend."
+            ),
+        ),
+        AttentionCase(
+            *qkv(2, 3),
+            per_batch_mask,
+            hint=(
+                "It worked for q (5, 16), so the leading (batch, head) axes are the problem: if "
+                "you wrote k.T, it reverses every axis; swap only the last two with "
+                "np.swapaxes(k, -1, -2)."
+            ),
+        ),
+        AttentionCase(LARGE_INPUT_FACTOR * q, LARGE_INPUT_FACTOR * k, v, None, large=True),
     ]
+
+
+def _largest_first_weight(got, case) -> str:
+    """E.g. "the largest weight of query 0 is 0.91 instead of 0.55"."""
+    row = first_row(got[1])
+    return (
+        f"the largest weight of query 0 is {fmt_number(got[1][row].max())} instead of "
+        f"{fmt_number(case.expected()[1][row].max())}"
+    )
+
+
+def _sqrt_d_k(case) -> str:
+    return f"√d_k = {fmt_number(math.sqrt(case.q.shape[-1]))}"
+
+
+MASK_FIX = "np.where(mask, scores, -np.inf)"
+MISTAKES = (
+    unstable_mistake(),
+    Mistake(
+        "missing_scale",
+        lambda got, case: (
+            f"Your weights are softmax(q @ kᵀ) without dividing the scores by {_sqrt_d_k(case)} "
+            f"(d_k = {case.q.shape[-1]}), so they are too peaked: "
+            f"{_largest_first_weight(got, case)}. Divide the scores by np.sqrt(d_k) before the "
+            "softmax."
+        ),
+        {"divisor": "1"},
+    ),
+    Mistake(
+        "scale_by_d",
+        lambda got, case: (
+            f"You divided the scores by d_k = {case.q.shape[-1]} instead of {_sqrt_d_k(case)}, "
+            f"so the weights are too flat: {_largest_first_weight(got, case)}. Divide by "
+            "np.sqrt(d_k)."
+        ),
+        {"divisor": "d"},
+    ),
+    Mistake(
+        "softmax_wrong_axis",
+        lambda got, case: (
+            f"Your weights sum to 1 down each column (over the {case.seq_lens[0]} queries, "
+            f"axis -2) instead of along each row (over the {case.seq_lens[1]} keys): row 0 sums "
+            f"to {fmt_number(got[1][first_row(got[1])].sum())}. Normalise with axis=-1 so that "
+            f"each query's weights over the {case.seq_lens[1]} keys sum to 1."
+        ),
+        {"axis": -2},
+    ),
+    Mistake(
+        "mask_inverted",
+        lambda got, case: mask_inverted_message(got[1], case.mask, MASK_FIX),
+        {"invert_mask": True},
+    ),
+    Mistake(
+        "mask_after_softmax",
+        lambda got, case: (
+            "You applied the mask after the softmax, so the rows no longer sum to 1 ("
+            f"{row_sum_clause(got[1], case.mask)}). Mask the scores before the softmax: "
+            f"{MASK_FIX}."
+        ),
+        {"after_softmax": True},
+    ),
+    Mistake(
+        "masked_with_zero",
+        lambda got, case: (
+            "You set the blocked scores to 0 (or multiplied the scores by the mask), but "
+            f"e^0 = 1, so blocked keys still get weight: {blocked_weight(got[1], case.mask)}. "
+            f"Block them with -inf instead: {MASK_FIX}."
+        ),
+        {"fill": 0.0},
+    ),
+    Mistake(
+        "wrong_values",
+        lambda got, case: (
+            f"Blocked keys still get weight: {blocked_weight(got[1], case.mask)}. Set the "
+            "blocked scores to -np.inf before the softmax so that their weights are 0."
+        ),
+        {"use_mask": False},
+        name="mask_ignored",
+    ),
+)
+
+
+def _shape_message(got, case) -> str:
+    (output, weights), (expected_output, expected_weights) = got, case.expected()
+    if output.shape == expected_weights.shape and weights.shape == expected_output.shape:
+        return (
+            f"Your output has shape {fmt_shape(output.shape)} and your weights "
+            f"{fmt_shape(weights.shape)}: they are swapped. Return (output, weights), with output "
+            f"{fmt_shape(expected_output.shape)} = (..., T_q, d_v) first."
+        )
+    if weights.shape != expected_weights.shape:
+        return (
+            shape_problem("Your weights", weights.shape, expected_weights.shape, "(..., T_q, T_k)")
+            + " There is one weight for each query and each key: softmax(q @ kᵀ / √d_k)."
+        )
+    return (
+        shape_problem("Your output", output.shape, expected_output.shape, "(..., T_q, d_v)")
+        + " Multiply the weights by v (not k): output = weights @ v."
+    )
+
+
+SHAPE_MISTAKES = (
+    Mistake(
+        "wrong_shape",
+        lambda got, case: (
+            shape_problem("Your output", got[0].shape, case.expected()[0].shape, "(..., T_q, d_v)")
+            + " Its last axis has d_k entries: the weighted sum is over v, output = weights @ v."
+        ),
+        {"values_from_keys": True},
+        name="values_from_keys",
+    ),
+)
+
+
+def _values_message(got, case) -> tuple[str, str]:
+    (output, weights), (expected_output, expected_weights) = got, case.expected()
+    if close(weights, expected_weights):
+        return "wrong_values", (
+            f"Your weights are right but your output is not: "
+            f"{difference_clause('output', output, expected_output)}. The output is the "
+            "weighted sum of the values: output = weights @ v."
+        )
+    clause = difference_clause("weights", weights, expected_weights)
+    if not np.isfinite(weights).all():
+        return "wrong_values", (
+            f"Your weights contain nan or inf: {clause}. If you masked by multiplying, "
+            "0 * -inf is nan; use np.where(mask, scores, -np.inf) before the softmax."
+        )
+    if not np.allclose(weights.sum(axis=-1), 1, atol=1e-4):
+        return "wrong_values", (
+            f"Each row of weights must sum to 1 over the keys, but yours sum to "
+            f"{fmt_vector(weights.sum(axis=-1).ravel(), limit=4)}; {clause}. Use "
+            "softmax(scores, axis=-1)."
+        )
+    return "wrong_values", (
+        f"Your weights have the right shape {fmt_shape(weights.shape)} but {clause}. Compute "
+        "softmax(q @ kᵀ / np.sqrt(d_k), axis=-1), masking the scores first."
+    )
+
+
+CHECKER = Checker(
+    name="check_attention",
+    example="check_attention(attention)",
+    cases=cases,
+    reference=lambda case, **switches: case.variant(**switches),
+    read=read_pair(),
+    shape_message=_shape_message,
+    values_message=_values_message,
+    mistakes=MISTAKES,
+    shape_mistakes=SHAPE_MISTAKES,
+    passed=(
+        "your attention matches mha_lib.scaled_dot_product_attention: T_q=5 queries over "
+        "T_k=7 keys with d_k=16 and d_v=6, without and with a mask, with batch and head "
+        "axes (2, 3), and with scores around ±1000."
+    ),
+)
 
 
 def check_attention(fn) -> CheckResult:
@@ -99,207 +347,9 @@ def check_attention(fn) -> CheckResult:
     without and with a patterned mask, with batch and head axes, and with huge scores.
 
     Recognises: ``missing_scale``, ``scale_by_d``, ``softmax_wrong_axis``, ``mask_inverted``,
-    ``unstable_softmax``, ``wrong_shape``, ``wrong_values``, ``raised``, ``wrong_type``.
+    ``mask_after_softmax``, ``masked_with_zero``, ``unstable_softmax``, ``wrong_shape``,
+    ``wrong_values``, ``raised``, ``wrong_type``.
 
     Used in notebooks/06_weighted_sum.ipynb.
     """
-    return run_check(_check_attention_steps, fn)
-
-
-def _check_attention_steps(fn) -> str:
-    require_callable(fn, "check_attention", "check_attention(attention)")
-    examples = _attention_examples()
-    hints = [
-        "",
-        "It worked without a mask, so look at the masking: mask is bool with True = may attend.",
-        (
-            f"It worked for q {fmt_shape(examples[1].q.shape)}, so the leading (batch, head) "
-            "axes are the problem: if you wrote k.T, it reverses every axis; swap only the last "
-            "two with np.swapaxes(k, -1, -2)."
-        ),
-        "",
-    ]
-    for example, after_success in zip(examples, hints):
-        result = example.call(fn, after_success)
-        expected_output, expected_weights = scaled_dot_product_attention(
-            example.q, example.k, example.v, example.mask
-        )
-        output, weights = as_pair(
-            result,
-            "Your function",
-            ("output", "weights"),
-            "End it with `return output, weights`.",
-        )
-        output = to_array(output, "The output you returned", expected_output.shape)
-        weights = to_array(weights, "The weights you returned", expected_weights.shape)
-        _require_shapes(output, weights, expected_output, expected_weights, example)
-        if not (close(output, expected_output) and close(weights, expected_weights)):
-            mistake, message = _diagnose_attention(output, weights, example)
-            fail(mistake, message)
-    return (
-        "your attention matches mha_lib.scaled_dot_product_attention: T_q=5 queries over "
-        "T_k=7 keys with d_k=16 and d_v=6, without and with a mask, with batch and head "
-        "axes (2, 3), and with scores around ±1000."
-    )
-
-
-def _require_shapes(output, weights, expected_output, expected_weights, example) -> None:
-    if output.shape == expected_weights.shape and weights.shape == expected_output.shape:
-        fail(
-            "wrong_shape",
-            f"Your output has shape {fmt_shape(output.shape)} and your weights "
-            f"{fmt_shape(weights.shape)}: they are swapped. Return (output, weights), with output "
-            f"{fmt_shape(expected_output.shape)} = (..., T_q, d_v) first.",
-        )
-    if weights.shape != expected_weights.shape:
-        fail(
-            "wrong_shape",
-            shape_problem("Your weights", weights.shape, expected_weights.shape, "(..., T_q, T_k)")
-            + " There is one weight for each query and each key: softmax(q @ kᵀ / √d_k).",
-        )
-    if output.shape != expected_output.shape:
-        hint = " Multiply the weights by v (not k): output = weights @ v."
-        if output.shape[-1] != example.v.shape[-1] and output.shape[-1] == example.k.shape[-1]:
-            hint = (
-                " Its last axis has d_k entries: the weighted sum is over v, output = weights @ v."
-            )
-        fail(
-            "wrong_shape",
-            shape_problem("Your output", output.shape, expected_output.shape, "(..., T_q, d_v)")
-            + hint,
-        )
-
-
-def _diagnose_attention(output, weights, example) -> tuple[str, str]:
-    q, k, v, mask = example.q, example.k, example.v, example.mask
-    expected_output, expected_weights = scaled_dot_product_attention(q, k, v, mask)
-    if example.large:
-        broken = nonfinite_where_finite(weights, expected_weights)
-        broken_output = nonfinite_where_finite(output, expected_output)
-        if broken.any() or broken_output.any():
-            return "unstable_softmax", _unstable_message(weights, expected_weights, example)
-    recognised = _recognise_attention_mistake(weights, q, k, v, mask)
-    if recognised is not None:
-        return recognised
-    if close(weights, expected_weights):
-        return "wrong_values", (
-            f"Your weights are right but your output is not: "
-            f"{difference_clause('output', output, expected_output)}. The output is the "
-            "weighted sum of the values: output = weights @ v."
-        )
-    return "wrong_values", _weights_hint(weights, expected_weights, example)
-
-
-def _recognise_attention_mistake(weights, q, k, v, mask):
-    """(key, message) if ``weights`` are what a classic attention mistake produces, else None."""
-    d_k = q.shape[-1]
-    seq_len_q, seq_len_k = q.shape[-2], k.shape[-2]
-    variants = {
-        "missing_scale": {"divisor": 1.0},
-        "scale_by_d": {"divisor": float(d_k)},
-        "softmax_wrong_axis": {"softmax_axis": -2},
-    }
-    if mask is not None:
-        variants["mask_inverted"] = {"invert_mask": True}
-    _, expected = attention_variant(q, k, v, mask)
-    for key, switches in variants.items():
-        _, wrong = attention_variant(q, k, v, mask, **switches)
-        if not close(weights, wrong):
-            continue
-        row = _first_row_index(weights)
-        if key == "missing_scale":
-            return key, (
-                f"Your weights are softmax(q @ kᵀ) without dividing the scores by √d_k = "
-                f"{fmt_number(math.sqrt(d_k))} (d_k = {d_k}), so they are too peaked: the "
-                f"largest weight of query 0 is {fmt_number(weights[row].max())} instead of "
-                f"{fmt_number(expected[row].max())}. Divide the scores by np.sqrt(d_k) "
-                "before the softmax."
-            )
-        if key == "scale_by_d":
-            return key, (
-                f"You divided the scores by d_k = {d_k} instead of √d_k = "
-                f"{fmt_number(math.sqrt(d_k))}, so the weights are too flat: the largest weight "
-                f"of query 0 is {fmt_number(weights[row].max())} instead of "
-                f"{fmt_number(expected[row].max())}. Divide by np.sqrt(d_k)."
-            )
-        if key == "softmax_wrong_axis":
-            return key, (
-                f"Your weights sum to 1 down each column (over the {seq_len_q} queries, "
-                f"axis -2) instead of along each row (over the {seq_len_k} keys): row 0 sums to "
-                f"{fmt_number(weights[row].sum())}. Normalise with axis=-1 so that each query's "
-                f"weights over the {seq_len_k} keys sum to 1."
-            )
-        return key, _mask_inverted_message(weights, mask)
-    return None
-
-
-def _first_row_index(array) -> tuple:
-    """Index of the first row (first query of the first batch/head): (0, ..., 0, slice)."""
-    return (0,) * (array.ndim - 1) + (slice(None),)
-
-
-def _mask_inverted_message(weights, mask, fix="np.where(mask, scores, -np.inf)") -> str:
-    blocked = np.broadcast_to(~mask, weights.shape)
-    index = tuple(int(i) for i in np.argwhere(blocked & (weights > 1e-6))[0])
-    mask_index = tuple(
-        0 if size == 1 else i for i, size in zip(index[len(index) - mask.ndim :], mask.shape)
-    )
-    return (
-        f"Your weights are 0 where the mask is True and non-zero where it is False: "
-        f"weights{fmt_index(index)} is {fmt_number(weights[index])} although "
-        f'mask{fmt_index(mask_index)} is False. Here True means "may attend" (as in '
-        "F.scaled_dot_product_attention; nn.MultiheadAttention uses the opposite): keep the "
-        f"scores where mask is True, {fix}."
-    )
-
-
-def _unstable_message(weights, expected_weights, example) -> str:
-    row = _first_row_index(weights)
-    broken_rows = np.argwhere(nonfinite_where_finite(weights, expected_weights))
-    if broken_rows.size:
-        row = tuple(int(i) for i in broken_rows[0][:-1]) + (slice(None),)
-    largest_score = np.abs(example.q @ np.swapaxes(example.k, -1, -2)).max() / math.sqrt(
-        example.q.shape[-1]
-    )
-    return (
-        f"With large scores (up to {fmt_number(largest_score)} after scaling) your weights "
-        f"for query {row[-2]} are {fmt_vector(weights[row])} instead of "
-        f"{fmt_vector(expected_weights[row])}: np.exp overflows to inf. Subtract each row's "
-        "maximum before np.exp (as a stable softmax does); the weights do not change."
-    )
-
-
-def _weights_hint(weights, expected_weights, example) -> str:
-    mask = example.mask
-    clause = difference_clause("weights", weights, expected_weights)
-    if not np.isfinite(weights).all():
-        return (
-            f"Your weights contain nan or inf: {clause}. If you masked by multiplying, "
-            "0 * -inf is nan; use np.where(mask, scores, -np.inf) before the softmax."
-        )
-    if mask is not None:
-        _, unmasked = attention_variant(example.q, example.k, example.v)
-        if close(weights, unmasked * mask):
-            return (
-                "You applied the mask after the softmax, so the rows no longer sum to 1 "
-                f"(row 0 sums to {fmt_number(weights[_first_row_index(weights)].sum())}). Mask "
-                "the scores before the softmax: np.where(mask, scores, -np.inf)."
-            )
-        leaked = np.broadcast_to(~mask, weights.shape) & (np.abs(weights) > 1e-6)
-        if leaked.any():
-            index = tuple(int(i) for i in np.argwhere(leaked)[0])
-            return (
-                f"Blocked keys still get weight: weights{fmt_index(index)} is "
-                f"{fmt_number(weights[index])} although the mask is False there. Set the "
-                "blocked scores to -np.inf before the softmax so that their weights are 0."
-            )
-    row_sums = weights.sum(axis=-1)
-    if not np.allclose(row_sums, 1, atol=1e-4):
-        return (
-            f"Each row of weights must sum to 1 over the keys, but yours sum to "
-            f"{fmt_vector(row_sums.ravel(), limit=4)}; {clause}. Use softmax(scores, axis=-1)."
-        )
-    return (
-        f"Your weights have the right shape {fmt_shape(weights.shape)} but {clause}. Compute "
-        "softmax(q @ kᵀ / np.sqrt(d_k), axis=-1), masking the scores first."
-    )
+    return CHECKER(fn)

@@ -1,4 +1,7 @@
-"""Checker for lesson 05: a softmax over the keys that gives blocked keys weight exactly 0."""
+"""Checker for lesson 05: a softmax over the keys that gives blocked keys weight exactly 0.
+
+Also home of the masking step with its mistakes, shared by the attention checkers.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,15 @@ import numpy as np
 import mha_lib
 
 from ._harness import (
+    Checker,
     Mistake,
-    call_learner,
-    close,
     difference_clause,
-    fail,
     fmt_index,
     fmt_number,
     fmt_shape,
     fmt_vector,
-    recognise,
-    require_callable,
-    run_check,
+    read_array,
     shape_problem,
-    to_array,
 )
 from .result import CheckResult
 
@@ -37,8 +35,74 @@ PATTERN_MASK = np.array(
     ],
     dtype=bool,
 )
-FULLY_MASKED_ROW = 2  # the query of the last example whose keys are all blocked
+FULLY_MASKED_ROW = 2  # the query of the last case whose keys are all blocked
 FIX = "np.where(mask, scores, -np.inf), then the softmax"
+
+
+def masked_softmax(
+    scores,
+    mask,
+    *,
+    axis=-1,
+    fill=-np.inf,
+    invert_mask=False,
+    use_mask=True,
+    after_softmax=False,
+    nan_rows=False,
+):
+    """``mha_lib.softmax(np.where(mask, scores, -inf), axis)``, with one switch per mistake.
+
+    Args:
+        scores: ``(..., T_q, T_k)``; mask: bool broadcastable to it (True = may attend) or None.
+        axis: -1 is right (over the keys); -2 normalises over the queries.
+        fill: the value blocked scores get (0 and -1e9 are mistakes).
+        invert_mask: treat True as "blocked"; use_mask: False ignores the mask.
+        after_softmax: multiply the weights by the mask after the softmax instead.
+        nan_rows: a query with every key blocked gets NaN weights instead of zeros.
+    """
+    if mask is None or not use_mask:
+        return mha_lib.softmax(scores, axis=axis)
+    allowed = np.broadcast_to(~mask if invert_mask else mask, scores.shape)  # (..., T_q, T_k)
+    if after_softmax:
+        return mha_lib.softmax(scores, axis=axis) * allowed
+    weights = mha_lib.softmax(np.where(allowed, scores, fill), axis=axis)  # (..., T_q, T_k)
+    if nan_rows:
+        weights = np.where(allowed.any(axis=-1, keepdims=True), weights, np.nan)
+    return weights
+
+
+def first_index(where) -> tuple[int, ...]:
+    """The first index where the bool array ``where`` is True."""
+    return tuple(int(i) for i in np.argwhere(where)[0])
+
+
+def blocked_weight(weights, mask) -> str:
+    """E.g. "weights[0, 2] is 0.12 although mask[0, 2] is False" at the first leak."""
+    index = first_index(np.broadcast_to(~mask, weights.shape) & (np.abs(weights) > 1e-6))
+    mask_index = tuple(0 if size == 1 else i for i, size in zip(index[-mask.ndim :], mask.shape))
+    return (
+        f"weights{fmt_index(index)} is {fmt_number(weights[index])} although "
+        f"mask{fmt_index(mask_index)} is False"
+    )
+
+
+def mask_inverted_message(weights, mask, fix=FIX) -> str:
+    return (
+        f"Your weights are 0 where the mask is True and non-zero where it is False: "
+        f'{blocked_weight(weights, mask)}. Here True means "may attend" (as in '
+        "F.scaled_dot_product_attention; nn.MultiheadAttention uses the opposite): keep the "
+        f"scores where mask is True, {fix}."
+    )
+
+
+def row_sum_clause(weights, mask=None) -> str:
+    """E.g. "weights[0] sums to 0.41": the first row (with an allowed key) not summing to 1."""
+    sums = weights.sum(axis=-1)
+    wrong = ~np.isclose(sums, 1, atol=1e-4)
+    if mask is not None:
+        wrong &= np.broadcast_to(mask, weights.shape).any(axis=-1)
+    index = first_index(wrong)
+    return f"weights{fmt_index(index)} sums to {fmt_number(sums[index])}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +112,10 @@ class MaskedSoftmaxCase:
     scores: np.ndarray
     mask: np.ndarray
     hint: str = ""  # said when this call raises although the earlier ones worked
+
+    @property
+    def args(self) -> tuple:
+        return (self.scores, self.mask)
 
     @property
     def inputs(self) -> str:
@@ -61,7 +129,7 @@ class MaskedSoftmaxCase:
         return np.broadcast_to(self.mask, self.scores.shape)
 
 
-def _cases() -> list[MaskedSoftmaxCase]:
+def cases() -> list[MaskedSoftmaxCase]:
     """A (4, 6) patterned mask; a (2, 1, 6) padding mask broadcast over batch and queries;
     then a mask with one fully masked query, broadcast over a batch."""
     rng = np.random.default_rng(505)
@@ -90,27 +158,119 @@ def _cases() -> list[MaskedSoftmaxCase]:
     ]
 
 
-def masked_softmax_variant(
-    case, *, fill=-np.inf, invert_mask=False, use_mask=True, after_softmax=False, nan_rows=False
-):
-    """``mha_lib.softmax(np.where(mask, scores, -inf))``, with one switch per mistake.
+def _full_row(got, case) -> str:
+    """E.g. "query 2, whose keys are all blocked: weights[0, 2] is [nan, …] instead of all 0"."""
+    index = first_index(~case.allowed.any(axis=-1))
+    return (
+        f"query {index[-1]}, whose keys are all blocked: weights{fmt_index(index)} is "
+        f"{fmt_vector(got[index])} instead of all 0"
+    )
 
-    Args:
-        fill: the value blocked scores get (0 and -1e9 are mistakes).
-        invert_mask: treat True as "blocked".
-        use_mask: False ignores the mask.
-        after_softmax: multiply the weights by the mask after the softmax instead.
-        nan_rows: a query with every key blocked gets NaN weights instead of zeros.
-    """
-    allowed = ~case.allowed if invert_mask else case.allowed  # (..., T_q, T_k)
-    if not use_mask:
-        return mha_lib.softmax(case.scores)
-    if after_softmax:
-        return mha_lib.softmax(case.scores) * allowed
-    weights = mha_lib.softmax(np.where(allowed, case.scores, fill))  # (..., T_q, T_k)
-    if nan_rows:
-        weights = np.where(allowed.any(axis=-1, keepdims=True), weights, np.nan)
-    return weights
+
+MISTAKES = (
+    Mistake(
+        "mask_inverted",
+        lambda got, case: mask_inverted_message(got, case.mask),
+        {"invert_mask": True},
+    ),
+    Mistake(
+        "mask_after_softmax",
+        lambda got, case: (
+            f"You applied the mask after the softmax, so the rows no longer sum to 1: "
+            f"{row_sum_clause(got, case.mask)}. Mask the scores before the softmax instead: {FIX}."
+        ),
+        {"after_softmax": True},
+    ),
+    Mistake(
+        "masked_with_zero",
+        lambda got, case: (
+            "You set the blocked scores to 0 (or multiplied the scores by the mask), but "
+            f"e^0 = 1, so blocked keys still get weight: {blocked_weight(got, case.mask)}. Set "
+            "them to -np.inf, whose e^-inf is exactly 0: np.where(mask, scores, -np.inf)."
+        ),
+        {"fill": 0.0},
+    ),
+    Mistake(
+        "fully_masked_nan",
+        lambda got, case: (
+            f"Your weights are right except for {_full_row(got, case)} (subtracting the row "
+            "maximum gives -inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). "
+            "The course's convention (mha_lib.softmax) gives such a query all-zero weights: "
+            "replace a maximum of -inf by 0 before subtracting it, and divide only where the "
+            "row's total is above 0, or call mha_lib.softmax."
+        ),
+        {"nan_rows": True},
+    ),
+    Mistake(
+        "wrong_values",
+        lambda got, case: (
+            f"Your weights are right except for {_full_row(got, case)}: with a large negative "
+            "number instead of -inf, such a query spreads its weight evenly over the blocked "
+            "keys. Use np.where(mask, scores, -np.inf) and a softmax that gives such a query "
+            "all zeros (as mha_lib.softmax does)."
+        ),
+        {"fill": -1e9},
+        name="large_negative_fill",
+    ),
+    Mistake(
+        "wrong_values",
+        lambda got, case: (
+            f"Your weights ignore the mask: {blocked_weight(got, case.mask)}. Blocked keys must "
+            f"get weight exactly 0: {FIX}."
+        ),
+        {"use_mask": False},
+        name="mask_ignored",
+    ),
+)
+
+
+def _shape_message(got, case) -> str:
+    problem = shape_problem("Your weights", got.shape, case.scores.shape, "scores.shape")
+    if got.ndim == 1:
+        return (
+            f"{problem} Boolean indexing (scores[mask]) keeps only the allowed entries, "
+            f"flattened; keep every position with {FIX}."
+        )
+    return f"{problem} The weights keep the scores' shape; the mask only broadcasts: {FIX}."
+
+
+def _values_message(got, case) -> tuple[str, str]:
+    expected = masked_softmax(case.scores, case.mask)
+    clause = difference_clause("weights", got, expected)
+    if not np.isfinite(got).all():
+        advice = f"If you masked by multiplying, 0 * -inf is nan; use {FIX}"
+        return "wrong_values", f"Your weights contain nan or inf: {clause}. {advice}."
+    if (~case.allowed & (np.abs(got) > 1e-6)).any():
+        return "wrong_values", (
+            f"Blocked keys still get weight: {blocked_weight(got, case.mask)}. Set the blocked "
+            "scores to -np.inf before the softmax so that their weights are exactly 0."
+        )
+    if not np.allclose(got.sum(axis=-1)[case.allowed.any(axis=-1)], 1, atol=1e-4):
+        return "wrong_values", (
+            f"Each query's weights must sum to 1 over its allowed keys, but "
+            f"{row_sum_clause(got, case.mask)}; {clause}. Use {FIX} over the last axis."
+        )
+    return "wrong_values", (
+        f"Your weights have the right shape {fmt_shape(expected.shape)} but {clause}. "
+        f"Compute {FIX} over the last axis (the keys)."
+    )
+
+
+CHECKER = Checker(
+    name="check_masked_softmax",
+    example="check_masked_softmax(masked_softmax)",
+    cases=cases,
+    reference=lambda case, **switches: masked_softmax(case.scores, case.mask, **switches),
+    read=read_array("Your weights"),
+    shape_message=_shape_message,
+    values_message=_values_message,
+    mistakes=MISTAKES,
+    passed=(
+        "your masked softmax gives blocked keys weight 0 and each query's allowed keys weights "
+        "that sum to 1: a patterned (4, 6) mask, a padding mask (2, 1, 6) broadcast over "
+        "scores (2, 4, 6), and a fully masked query, whose weights are all 0."
+    ),
+)
 
 
 def check_masked_softmax(fn) -> CheckResult:
@@ -130,154 +290,4 @@ def check_masked_softmax(fn) -> CheckResult:
 
     Used in notebooks/05_masks.ipynb.
     """
-    return run_check(_check_steps, fn)
-
-
-def _check_steps(fn) -> str:
-    require_callable(fn, "check_masked_softmax", "check_masked_softmax(masked_softmax)")
-    for case in _cases():
-        result = call_learner(
-            fn, case.scores, case.mask, inputs=case.inputs, after_success=case.hint
-        )
-        expected = masked_softmax_variant(case)  # (..., T_q, T_k)
-        got = to_array(result, "Your weights", expected.shape)
-        if got.shape != expected.shape:
-            fail("wrong_shape", _shape_message(got, case))
-        if not close(got, expected):
-            recognised = recognise(MISTAKES, got, masked_softmax_variant, case)
-            fail(*(recognised or ("wrong_values", _fallback_message(got, case))))
-    return (
-        "your masked softmax gives blocked keys weight 0 and each query's allowed keys weights "
-        "that sum to 1: a patterned (4, 6) "
-        "mask, a padding mask (2, 1, 6) broadcast over scores (2, 4, 6), and a fully masked "
-        "query, whose weights are all 0."
-    )
-
-
-def _shape_message(got, case) -> str:
-    problem = shape_problem("Your weights", got.shape, case.scores.shape, "scores.shape")
-    if got.ndim == 1:
-        return (
-            f"{problem} Boolean indexing (scores[mask]) keeps only the allowed entries, "
-            f"flattened; keep every position with {FIX}."
-        )
-    return f"{problem} The weights keep the scores' shape; the mask only broadcasts: {FIX}."
-
-
-def _first(where) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(where)[0])
-
-
-def _blocked_weight(got, case, blocked=None) -> str:
-    """E.g. "weights[0, 2] is 0.12 although mask[0, 2] is False" at the first leak."""
-    blocked = ~case.allowed if blocked is None else blocked
-    index = _first(blocked & (np.abs(got) > 1e-6))
-    mask_index = tuple(
-        0 if size == 1 else i for i, size in zip(index[-case.mask.ndim :], case.mask.shape)
-    )
-    return (
-        f"weights{fmt_index(index)} is {fmt_number(got[index])} although "
-        f"mask{fmt_index(mask_index)} is False"
-    )
-
-
-def _row_sum(got, case) -> str:
-    """E.g. "weights[0] sums to 0.41" for the first row that does not sum to 1."""
-    sums = got.sum(axis=-1)
-    index = _first(case.allowed.any(axis=-1) & ~np.isclose(sums, 1, atol=1e-4))
-    return f"weights{fmt_index(index)} sums to {fmt_number(sums[index])}"
-
-
-def _full_row(got, case) -> str:
-    """E.g. "query 2, whose keys are all blocked: weights[0, 2] is [nan, …] instead of all 0"."""
-    index = _first(~case.allowed.any(axis=-1))
-    return (
-        f"query {index[-1]}, whose keys are all blocked: weights{fmt_index(index)} is "
-        f"{fmt_vector(got[index])} instead of all 0"
-    )
-
-
-MISTAKES = (
-    Mistake(
-        "mask_inverted",
-        {"invert_mask": True},
-        lambda got, case: (
-            f"Your weights are 0 where the mask is True and non-zero where it is False: "
-            f'{_blocked_weight(got, case)}. Here True means "may attend" (as in '
-            "F.scaled_dot_product_attention; nn.MultiheadAttention uses the opposite): keep "
-            f"the scores where mask is True, {FIX}."
-        ),
-    ),
-    Mistake(
-        "mask_after_softmax",
-        {"after_softmax": True},
-        lambda got, case: (
-            f"You applied the mask after the softmax, so the rows no longer sum to 1: "
-            f"{_row_sum(got, case)}. Mask the scores before the softmax instead: {FIX}."
-        ),
-    ),
-    Mistake(
-        "masked_with_zero",
-        {"fill": 0.0},
-        lambda got, case: (
-            f"You set the blocked scores to 0 (or multiplied the scores by the mask), but "
-            f"e^0 = 1, so blocked keys still get weight: {_blocked_weight(got, case)}. Set "
-            "them to -np.inf, whose e^-inf is exactly 0: np.where(mask, scores, -np.inf)."
-        ),
-    ),
-    Mistake(
-        "fully_masked_nan",
-        {"nan_rows": True},
-        lambda got, case: (
-            f"Your weights are right except for {_full_row(got, case)} (subtracting the row "
-            "maximum gives -inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). The "
-            "course's convention (mha_lib.softmax) gives such a query all-zero weights: "
-            "replace a maximum of -inf by 0 before subtracting it, and divide only where the "
-            "row's total is above 0, or call mha_lib.softmax."
-        ),
-    ),
-    Mistake(
-        "wrong_values",
-        {"fill": -1e9},
-        lambda got, case: (
-            f"Your weights are right except for {_full_row(got, case)}: with a large negative "
-            "number instead of -inf, such a query spreads its weight evenly over the blocked keys. Use np.where(mask, scores, -np.inf) and a softmax that "
-            "gives such a query all zeros (as mha_lib.softmax does)."
-        ),
-        name="large_negative_fill",
-    ),
-    Mistake(
-        "wrong_values",
-        {"use_mask": False},
-        lambda got, case: (
-            f"Your weights ignore the mask: {_blocked_weight(got, case)}. Blocked keys must "
-            f"get weight exactly 0: {FIX}."
-        ),
-        name="mask_ignored",
-    ),
-)
-
-
-def _fallback_message(got, case) -> str:
-    expected = masked_softmax_variant(case)
-    clause = difference_clause("weights", got, expected)
-    if not np.isfinite(got).all():
-        return (
-            f"Your weights contain nan or inf: {clause}. If you masked by multiplying, "
-            f"0 * -inf is nan; use {FIX}."
-        )
-    if (~case.allowed & (np.abs(got) > 1e-6)).any():
-        return (
-            f"Blocked keys still get weight: {_blocked_weight(got, case)}. Set the blocked "
-            "scores to -np.inf before the softmax so that their weights are exactly 0."
-        )
-    sums = got.sum(axis=-1)
-    if not np.allclose(sums[case.allowed.any(axis=-1)], 1, atol=1e-4):
-        return (
-            f"Each query's weights must sum to 1 over its allowed keys, but "
-            f"{_row_sum(got, case)}; {clause}. Use {FIX} over the last axis."
-        )
-    return (
-        f"Your weights have the right shape {fmt_shape(expected.shape)} but {clause}. "
-        f"Compute {FIX} over the last axis (the keys)."
-    )
+    return CHECKER(fn)
