@@ -51,13 +51,13 @@ _SYMBOLIC = {  # the shape of what each step produces, by name
 _EACH = {"project", "split"}  # rows holding three arrays (Q, K and V) of one shape
 
 # Geometry (pixels of the viewBox) and colours. Text is dark on light fills: contrast >= 7:1.
-_WIDTH = 960
+_WIDTH = 840
 _TOP = 92
 _ROW = 66
 _BOX_HEIGHT = 42
-_LANES = (262, 397, 532)  # x centres of the Q, K and V lanes
-_LANE_BOX = 124
-_SHAPE_X = 622
+_LANES = (240, 356, 472)  # x centres of the Q, K and V lanes
+_LANE_BOX = 108
+_SHAPE_X = 550
 _INK = "#212529"
 _MUTED = "#495057"
 _BOX_FILL = "#e7f5ff"
@@ -298,7 +298,7 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
         16, 52,
         f"{batch_part}seq_len = {sizes['seq_len']},  d_model = {sizes['d_model']},  "
         f"num_heads = {sizes['num_heads']},  d_head = d_model / num_heads = "
-        f"{sizes['d_head']}", size=13, color=_MUTED))
+        f"{sizes['d_head']}", size=14, color=_MUTED))
     body.append(_text(16, _TOP - 10, "step", size=12, weight="bold", color=_MUTED))
     body.append(_text(_SHAPE_X, _TOP - 10, "shape of the result", size=12, weight="bold",
                       color=_MUTED))
@@ -314,7 +314,7 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
         top = row_top[step]
         mark = step in marked
         label = ("▶ " if mark else "") + _TITLES[step]
-        body.append(_text(16, top + 36, label, size=14, weight="bold" if mark else "normal"))
+        body.append(_text(14, top + 36, label, size=13, weight="bold" if mark else "normal"))
         each = " each" if step in _EACH else ""
         body.append(_text(_SHAPE_X, top + 24, "(" + ", ".join(symbolic[step]) + ")",
                           size=13, family="mono"))
