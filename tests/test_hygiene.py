@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 import yaml
@@ -98,6 +99,37 @@ def test_lesson_skeleton(path):
     assert f'show_quiz("{path.stem}")' in code, f"{path.name}: no quiz cell for its own bank"
     assert (QUIZZES / f"{path.stem}.yml").exists(), f"no bank mha_lib/quiz/banks/{path.stem}.yml"
     assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"
+
+
+GUARD_START = "try:\n    import mha_lib\nexcept ModuleNotFoundError:\n    raise SystemExit("
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=LESSON_IDS)
+def test_setup_cell_stops_with_one_message_without_mha_lib(path, monkeypatch):
+    """Run where mha_lib is missing (a downloaded lesson), the setup cell's guard ends the run
+    with one message that says what to install and where the course bundle is."""
+    setup = next(c.source for c in read_notebook(path).cells if c.cell_type == "code")
+    assert setup.startswith(GUARD_START), f"{path.name}: the setup cell starts with the guard"
+    guard = setup[: setup.index(") from None") + len(") from None")]
+    monkeypatch.setitem(sys.modules, "mha_lib", None)  # `import mha_lib` now fails
+    with pytest.raises(SystemExit) as stop:
+        exec(compile(guard, f"<{path.name} guard>", "exec"), {})  # noqa: S102 (the cell itself)
+    message = str(stop.value.code)
+    for words in ("mha_lib", "course bundle", "mha-course.zip", "Set-up page",
+                  "pip install -r requirements.txt mha_lib-*.whl"):
+        assert words in message, f"{path.name}: the guard's message lacks {words!r}"
+    assert stop.value.__suppress_context__, "raise ... from None: no chained traceback"
+
+
+def test_intro_lists_every_lesson_in_order():
+    """book/intro.md: one numbered step and one table row per lesson, in the order of the toc."""
+    intro = (REPO / "book" / "intro.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \{doc\}`\.\./notebooks/(\d\d_[a-z0-9_]+)`", intro, re.MULTILINE)
+    assert rows == LESSON_IDS, f"the intro's lesson table lists {rows}"
+    steps = re.findall(r"^(\d+)\. \*\*", intro, re.MULTILINE)
+    assert steps == [str(n) for n in range(1, len(LESSONS) + 1)], (
+        f"the intro's step list has items {steps} for {len(LESSONS)} lessons"
+    )
 
 
 def test_no_quiz_answers_in_notebook_sources():

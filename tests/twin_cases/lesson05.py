@@ -1,4 +1,4 @@
-"""Inputs for lesson 05's inline steps (causal_mask, padding_mask)."""
+"""Inputs for lesson 05's inline steps (causal_mask, padding_mask), notebooks/05_masks.ipynb."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def _padding_cases():
     yield ([1], 1)
     yield ([3, 7, 2, 7], 7)
     yield (np.array([4, 1, 6]), 9)
+    yield ((2, 2), 2)  # no padding at all: every entry True
+    yield ([1, 9], 9)  # a sequence of one real token next to a full one
 
 
 CASES = {
