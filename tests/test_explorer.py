@@ -7,8 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,8 @@ import pytest
 import torch
 
 import mha_lib
+from course import REPO
+from html_tree import Node, parse, tables
 from mha_lib import data
 from mha_lib.explorer import (
     STATIC_DIR,
@@ -27,7 +27,6 @@ from mha_lib.explorer import (
 )
 from mha_lib.explorer import widget as widget_module
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "mha_lib" / "explorer"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CAPTION = "Head {h}: attention weights, rows = queries (attending token), columns = keys"
@@ -45,94 +44,6 @@ HOSTILE = ["<script>alert(1)</script>", "</script><!--", "a & b \"q\" 'q'", "]]>
 
 def uniform(num_heads, t_q, t_k):
     return np.full((num_heads, t_q, t_k), 1.0 / t_k)
-
-
-# --- a tiny DOM built with the standard library ------------------------------------------------
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str | None]
-    parent: Node | None = None
-    children: list = field(default_factory=list)  # Node or str
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag=None, cls=None, **attrs):
-        found = []
-        for node in self.iter():
-            if tag is not None and node.tag != tag:
-                continue
-            if cls is not None and cls not in (node.attrs.get("class") or "").split():
-                continue
-            if all(node.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items()):
-                found.append(node)
-        return found
-
-    def find(self, tag=None, cls=None, **attrs):
-        found = self.find_all(tag, cls, **attrs)
-        return found[0] if found else None
-
-    @property
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text for c in self.children)
-
-
-VOID = {"br", "col", "hr", "img", "input", "link", "meta", "wbr"}
-
-
-class TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.current = self.root
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        names = [name for name, _ in attrs]
-        if len(names) != len(set(names)):
-            self.errors.append(f"duplicate attribute in <{tag}>")
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        self.errors.append(f"self-closing <{tag}/>")
-
-    def handle_endtag(self, tag):
-        if self.current.tag != tag:
-            self.errors.append(f"</{tag}> closes <{self.current.tag}>")
-            return
-        self.current = self.current.parent
-
-    def handle_data(self, text):
-        self.current.children.append(text)
-
-    def handle_comment(self, text):
-        self.errors.append(f"comment <!--{text}-->")
-
-
-def parse(markup: str) -> Node:
-    builder = TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    assert builder.errors == []
-    assert builder.current is builder.root, "unclosed elements"
-    return builder.root
-
-
-def tables(root: Node) -> list[list[list[str]]]:
-    """Every table as [header row, body rows...] of cell texts."""
-    return [
-        [[cell.text for cell in row.children if isinstance(cell, Node)] for row in t.find_all("tr")]
-        for t in root.find_all("table")
-    ]
 
 
 def data_block(root: Node) -> dict:
