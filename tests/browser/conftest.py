@@ -4,13 +4,14 @@
   a ``chromium`` on the PATH (Debian's), else Playwright's own browser
   (scripts/ensure_browser.sh installs one in the same order).
 - ``serve(folder)``: serves any folder on 127.0.0.1 (one server per folder, for the session)
-  and returns its URL. ``site_url`` is the built site, ``_build/html``.
-- ``new_page(...)`` / ``offline_page``: a page in a fresh browser context where every request
-  to a host other than 127.0.0.1 is blocked. Everything that goes wrong is recorded in
-  ``page.log`` (console errors, page errors, blocked and failed requests, dialogs) and checked
-  when the test ends; ``page.log.assert_clean()`` checks it on the spot. A console warning
-  fails too under ``pytest.mark.console("warning")``, any console message under
-  ``pytest.mark.console("all")``.
+  and returns its URL. ``site_url`` is the built site, ``_build/html``; ``serve_site`` writes
+  and serves a test module's own small site.
+- ``new_page(...)`` / ``offline_page`` / ``page`` (on the module's own ``site``): a page in a
+  fresh browser context where every request to a host other than 127.0.0.1 is blocked.
+  Everything that goes wrong is recorded in ``page.log`` (console errors, page errors,
+  blocked and failed requests, dialogs) and checked when the test ends;
+  ``page.log.assert_clean()`` checks it on the spot. A console warning fails too under
+  ``pytest.mark.console("warning")``, any console message under ``pytest.mark.console("all")``.
 - ``visit(path)``: a page of the built site, visited once per session for every page-level
   check (see ``harness.Visit``).
 - ``screenshots``: the folder ``_build/screenshots``.
@@ -20,13 +21,23 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import threading
 from pathlib import Path
 
 import pytest
 
-from course import SCREENSHOTS, SITE
-from harness import LAUNCH_ARGS, SUMMARIES, chromium_executable, script, visit_page, watch
+from course import AXE, SCREENSHOTS, SITE
+from harness import (
+    AXE_IMPACTS,
+    LAUNCH_ARGS,
+    REPORT,
+    chromium_executable,
+    script,
+    visit_page,
+    watch,
+    write_site,
+)
 
 
 def pytest_configure(config):
@@ -35,11 +46,61 @@ def pytest_configure(config):
         'console(level): the least console message that fails a page: "error" (the default), '
         '"warning" or "all"',
     )
+    config.addinivalue_line("markers", "xdist_group(name): run in the same pytest-xdist worker")
+
+
+# ---- the closing tables, gathered from every xdist worker ---------------------------------------
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand the tables over
+        session.config.workeroutput["mha_report"] = json.dumps(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # xdist's controller: gather the workers' tables
+    worker = json.loads(getattr(node, "workeroutput", {}).get("mha_report", "null") or "null")
+    if worker:
+        REPORT["axe"].extend(worker["axe"])
+        for key in ("weights", "times", "budgets"):
+            REPORT[key].update(worker[key])
 
 
 def pytest_terminal_summary(terminalreporter):
-    for summary in SUMMARIES:  # axe's counts, the lesson pages' weights and times
-        summary(terminalreporter)
+    write, sep = terminalreporter.write_line, terminalreporter.write_sep
+    if REPORT["axe"]:
+        version = (AXE.parent / "VERSION").read_text(encoding="utf-8").split()[0]
+        sep("-", f"{version}: violations by impact")
+        write(f"{'state':<24}{'page':<48}" + "".join(f"{i:>9}" for i in AXE_IMPACTS))
+        for state, page, counts in sorted(REPORT["axe"], key=lambda run: (run[1], run[0])):
+            write(f"{state:<24}{page:<48}" + "".join(f"{counts.get(i, 0):>9}" for i in AXE_IMPACTS))
+    weights, times, budgets = REPORT["weights"], REPORT["times"], REPORT["budgets"]
+    if weights or times:
+        sep("-", f"lesson pages: bytes transferred (budget {budgets['bytes']:,}) and time to "
+                 f"interactive (budget {budgets['ms']} ms)")
+        write(f"{'page':<42}{'bodies':>11}{'headers':>9}{'requests':>9}{'figures':>10}"
+              f"{'quiz ready':>12}")
+        for stem in sorted(set(weights) | set(times)):
+            t = f"{times[stem]:.0f} ms" if stem in times else "-"
+            w = weights.get(stem)
+            if w is None:
+                write(f"{stem:<42}{'-':>11}{'-':>9}{'-':>9}{'-':>10}{t:>12}")
+                continue
+            over = w["bodies"] - budgets["bytes"]
+            write(f"{stem:<42}{w['bodies']:>11,}{w['headers']:>9,}{w['requests']:>9}"
+                  f"{w['figures']:>10,}{t:>12}" + (f"  over by {over:,}" if over > 0 else ""))
+
+
+def pytest_collection_modifyitems(items):
+    """With pytest-xdist's ``--dist loadgroup``, all the tests of one page of the site go to
+    one worker, which visits that page once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "visit" not in item.fixturenames:
+            continue
+        params = callspec.params
+        path = params.get("path") or f"notebooks/{params['stem']}.html"
+        item.add_marker(pytest.mark.xdist_group(path))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +108,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), args=LAUNCH_ARGS)
+        executable = chromium_executable()  # None: Playwright's own browser
+        browser = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         yield browser
         browser.close()
 
@@ -78,6 +140,13 @@ def serve():
     for server in servers.values():
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def serve_site(tmp_path_factory, serve):
+    """``serve_site(pages, assets) -> URL``: a test module's own small site (see
+    ``harness.write_site``), served on 127.0.0.1."""
+    return lambda pages, assets: serve(write_site(tmp_path_factory.mktemp("site"), pages, assets))
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +191,15 @@ def new_page(browser, request):
 def offline_page(new_page):
     """A page with every request to another host blocked and recorded (see ``new_page``)."""
     return new_page()
+
+
+@pytest.fixture
+def page(new_page, site):
+    """A page (see ``new_page``) for a test module's own small site: its ``site`` fixture,
+    {"url": ..., ...}, is ``page.site``."""
+    pg = new_page(viewport={"width": 1100, "height": 900})
+    pg.site = site
+    return pg
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@
 - ``run_axe(page, state, name)`` and ``assert_no_serious(violations)``: axe-core (vendored),
   every run's counts kept for the summary at the end of the session.
 - ``visit_page(...)``: one visit of a page of the built site, for every page-level check.
+- ``site_page(...)`` and ``write_site(...)``: the pages of a test's own small site.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from course import AXE, SCREENSHOTS, SITE
 
 JS = Path(__file__).resolve().parent / "js"
+PAGES = Path(__file__).resolve().parent / "pages"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LAUNCH_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,8 +31,9 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 CONSOLE_LEVELS = ("error", "warning", "all")
 SCHEMES = ("light", "dark")
-# Functions of pytest's terminal reporter that print a table at the end of the session.
-SUMMARIES: list = []
+# What the session's closing tables print (conftest.py; gathered from every xdist worker):
+# axe's counts by impact for every run, and each lesson page's weight and time to interactive.
+REPORT: dict = {"axe": [], "weights": {}, "times": {}, "budgets": {}}
 
 
 def chromium_executable() -> str | None:
@@ -128,7 +133,6 @@ def watch(context) -> PageLog:
 
 AXE_FAILING = {"serious", "critical"}
 AXE_IMPACTS = ("critical", "serious", "moderate", "minor")
-AXE_RUNS: list[tuple[str, str, dict[str, int]]] = []  # (state, page, {impact: nodes})
 
 
 def run_axe(page, state: str, name: str) -> list[dict]:
@@ -142,7 +146,7 @@ def run_axe(page, state: str, name: str) -> list[dict]:
     counts: dict[str, int] = {}
     for violation in violations:
         counts[violation["impact"]] = counts.get(violation["impact"], 0) + len(violation["nodes"])
-    AXE_RUNS.append((state, name, counts))
+    REPORT["axe"].append((state, name, counts))
     return violations
 
 
@@ -152,20 +156,6 @@ def assert_no_serious(violations: list[dict]) -> None:
         f"{v['impact']} {v['id']} ({v['help']}):\n    " + "\n    ".join(v["nodes"][:5])
         for v in serious
     )
-
-
-def _axe_summary(terminalreporter):
-    if not AXE_RUNS:
-        return
-    version = (AXE.parent / "VERSION").read_text(encoding="utf-8").split()[0]
-    write = terminalreporter.write_line
-    terminalreporter.write_sep("-", f"{version}: violations by impact")
-    write(f"{'state':<24}{'page':<48}" + "".join(f"{i:>9}" for i in AXE_IMPACTS))
-    for state, page, counts in AXE_RUNS:
-        write(f"{state:<24}{page:<48}" + "".join(f"{counts.get(i, 0):>9}" for i in AXE_IMPACTS))
-
-
-SUMMARIES.append(_axe_summary)
 
 
 # ---- one visit of a page of the built site -----------------------------------------------------
@@ -203,6 +193,17 @@ def _wait_until_idle(page, inflight: set, quiet_ms: int = 500, timeout_ms: int =
         quiet = quiet + 100 if not inflight else 0
 
 
+def _theme_after(page, scheme: str, wait: bool) -> str | None:
+    """The page's theme once it has followed ``scheme`` (or, after 5 s, whatever it is)."""
+    if wait:
+        try:
+            page.wait_for_function("s => document.documentElement.dataset.theme === s",
+                                   arg=scheme, timeout=5_000)
+        except PlaywrightTimeoutError:
+            pass  # the test says what the theme is instead
+    return page.evaluate("() => document.documentElement.dataset.theme ?? null")
+
+
 def visit_page(browser, site_url: str, path: str) -> Visit:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
     try:
@@ -236,9 +237,34 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         axe, themes = {}, {}
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)  # the theme follows the reader's scheme
-            page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
-            themes[scheme] = page.evaluate("() => document.documentElement.dataset.theme ?? null")
+            themes[scheme] = _theme_after(page, scheme, wait=path != "index.html")
             axe[scheme] = run_axe(page, f"page, {scheme}", path)
         return Visit(path, log, facts, responses, axe, themes)
     finally:
         context.close()
+
+
+# ---- a test's own small site --------------------------------------------------------------------
+
+
+def site_page(title: str, body: str, *, head: str = "", static: str = "_static/",
+              theme: str | None = None) -> str:
+    """A page of pages/page.html: ``head`` goes in <head> (stylesheets, the module), ``body``
+    below the ``<h1>title</h1>``; ``static`` is the way to ``_static/`` from the page, where
+    ``write_site`` puts page.css; ``theme`` sets html[data-theme]."""
+    return (PAGES / "page.html").read_text(encoding="utf-8").format(
+        title=title, head=head, body=body, static=static,
+        html_attributes=f' data-theme="{theme}"' if theme else "",
+    )
+
+
+def write_site(root: Path, pages: dict[str, str], assets: dict[str, Path]) -> Path:
+    """Write ``pages`` ({path: html}) and copy ``assets`` ({path: file}) under ``root``, with
+    pages/page.css as ``_static/page.css``."""
+    for name, source in {**assets, "_static/page.css": PAGES / "page.css"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, root / name)
+    for name, html in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(html, encoding="utf-8")
+    return root

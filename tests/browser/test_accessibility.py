@@ -83,7 +83,8 @@ def answer_every_way(page, stem):
 
 
 def _luminance(rgb: str) -> float:
-    channels = [int(float(c)) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    inside = rgb[rgb.index("(") + 1 : rgb.index(")")]
+    channels = [int(float(c)) / 255 for c in inside.split(",")[:3]]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

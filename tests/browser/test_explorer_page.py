@@ -10,7 +10,6 @@ conftest.py).
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 import mha_lib
+from harness import site_page
 from mha_lib import data
 from mha_lib.explorer import STATIC_DIR, render_explorer_html
 
@@ -53,30 +53,14 @@ if _spec is not None and _spec.origin:
     )
     PYDATA_CSS = _candidate if _candidate.is_file() else None
 
-PAGE = """<!doctype html>
-<html lang="en" data-theme="light">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Explorer test page</title>
-<link rel="icon" href="data:,">
-{theme_css}<link rel="stylesheet" href="_static/mha_explorer.css">
-{script}<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 56em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222832; }}
-  html[data-theme="dark"] body {{ background: #14181e; color: #ced6dd; }}
-</style>
-</head>
-<body>
-<main class="bd-main"><div class="bd-content"><article class="bd-article">
-<h1>Lesson 07: Multiple heads</h1>
-<p>Some lesson text before the explorer.</p>
-{body}
-</article></div></main>
-</body>
-</html>
-"""
-SCRIPT = '<script type="module" src="_static/mha_explorer.js"></script>\n'
+MODULE = '<script type="module" src="_static/mha_explorer.js"></script>\n'
+STYLE = '<link rel="stylesheet" href="_static/mha_explorer.css">\n'
+THEME = f'<link rel="stylesheet" href="_static/styles/{PYDATA_CSS.name}">\n' if PYDATA_CSS else ""
+
+
+def lesson_page(body: str, module: str = MODULE) -> str:
+    body = "<p>Some lesson text before the explorer.</p>\n" + body
+    return site_page("Lesson 07: Multiple heads", body, head=THEME + STYLE + module, theme="light")
 
 
 # --- what the readout must say, computed here from the weights ---------------------------------
@@ -130,15 +114,7 @@ def test_expected_readouts_make_sense():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, serve):
-    root = tmp_path_factory.mktemp("explorer_site")
-    (root / "_static" / "styles").mkdir(parents=True)
-    for name in ("mha_explorer.js", "mha_explorer.css"):
-        shutil.copy(STATIC_DIR / name, root / "_static" / name)
-    theme_css = ""
-    if PYDATA_CSS is not None:
-        shutil.copy(PYDATA_CSS, root / "_static" / "styles" / PYDATA_CSS.name)
-        theme_css = f'<link rel="stylesheet" href="_static/styles/{PYDATA_CSS.name}">\n'
+def site(serve_site):
     running = render_explorer_html(TOKENS, WEIGHTS, explorer_id=RUNNING)
     hostile = render_explorer_html(
         HOSTILE_TOKENS,
@@ -153,21 +129,14 @@ def site(tmp_path_factory, serve):
         f"{running}</div></div>\n<p>Text between the explorers.</p>\n{hostile}"
     )
     pages = {
-        "index.html": (body, SCRIPT),
-        "bare.html": (body, ""),
-        "empty.html": ("<p>No explorer here; the widget test mounts one.</p>\n", SCRIPT),
+        "index.html": lesson_page(body),
+        "bare.html": lesson_page(body, module=""),
+        "empty.html": lesson_page("<p>No explorer here; the widget test mounts one.</p>\n"),
     }
-    for name, (content, script) in pages.items():
-        text = PAGE.format(theme_css=theme_css, script=script, body=content)
-        (root / name).write_text(text, encoding="utf-8")
-    return {"url": serve(root), "running_html": running}
-
-
-@pytest.fixture
-def page(new_page, site):
-    pg = new_page(viewport={"width": 1100, "height": 900})
-    pg.site = site
-    return pg
+    assets = {f"_static/{n}": STATIC_DIR / n for n in ("mha_explorer.js", "mha_explorer.css")}
+    if PYDATA_CSS:
+        assets[f"_static/styles/{PYDATA_CSS.name}"] = PYDATA_CSS
+    return {"url": serve_site(pages, assets), "running_html": running}
 
 
 def open_page(page, name="index.html"):

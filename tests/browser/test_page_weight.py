@@ -11,7 +11,7 @@ Time to interactive: from navigation start (``performance.now()`` = 0) until eve
 the page carries ``data-hydrated`` (recorded by a MutationObserver installed before any page
 script runs: js/hydration_probe.js). Budget: 1 s.
 
-The figures are printed in pytest's terminal summary.
+The figures are printed in pytest's terminal summary (conftest.py).
 """
 
 from __future__ import annotations
@@ -19,36 +19,16 @@ from __future__ import annotations
 import pytest
 
 from course import SITE, lesson_stems
-from harness import SUMMARIES
+from harness import REPORT
 
 LESSONS = lesson_stems()
 BUDGET_BYTES = 1_500_000
 BUDGET_MS = 1000
-WEIGHTS: dict[str, dict] = {}
-TIMES: dict[str, float] = {}
+WEIGHTS: dict[str, dict] = REPORT["weights"]
+TIMES: dict[str, float] = REPORT["times"]
 
 
-def _summary(terminalreporter):
-    if not WEIGHTS and not TIMES:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.write_sep(
-        "-", f"lesson pages: bytes transferred (budget {BUDGET_BYTES:,}) and time to "
-             f"interactive (budget {BUDGET_MS} ms)")
-    write(f"{'page':<42}{'bodies':>11}{'headers':>9}{'requests':>9}{'figures':>10}"
-          f"{'quiz ready':>12}")
-    for stem in LESSONS:
-        w = WEIGHTS.get(stem)
-        t = f"{TIMES[stem]:.0f} ms" if stem in TIMES else "-"
-        if w is None:
-            write(f"{stem:<42}{'-':>11}{'-':>9}{'-':>9}{'-':>10}{t:>12}")
-            continue
-        flag = "" if w["bodies"] <= BUDGET_BYTES else f"  over by {w['bodies'] - BUDGET_BYTES:,}"
-        write(f"{stem:<42}{w['bodies']:>11,}{w['headers']:>9,}{w['requests']:>9}"
-              f"{w['figures']:>10,}{t:>12}{flag}")
-
-
-SUMMARIES.append(_summary)
+REPORT["budgets"].update(bytes=BUDGET_BYTES, ms=BUDGET_MS)
 
 
 @pytest.mark.parametrize("stem", LESSONS)

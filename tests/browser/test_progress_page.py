@@ -10,7 +10,6 @@ and dialogs fail the test (the ``new_page`` fixture of conftest.py).
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 
 import pytest
@@ -18,6 +17,7 @@ from playwright.sync_api import expect
 
 import quiz_driver as quiz
 from course import NOTEBOOKS
+from harness import site_page
 from mha_lib.quiz import STATIC_DIR, load_bank, quiz_dir, render_quiz_html
 from mha_lib.quiz.progress import STORAGE_KEY, lesson_quizzes, render_progress_html
 
@@ -34,32 +34,15 @@ def _lesson_banks() -> dict[str, list[dict]]:
 BANKS = _lesson_banks()
 STEM_A, STEM_B = sorted(BANKS)
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="../_static/mha_quiz.css">
-<script type="module" src="../_static/mha_quiz.js"></script>
-<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222; }}
-  a {{ color: #0b57a4; }}
-  html[data-theme="dark"] body {{ background: #14181e; color: #e3e6ea; }}
-  html[data-theme="dark"] a {{ color: #8ab4f8; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p>{intro}</p>
-{body}
-</main>
-</body>
-</html>
-"""
+HEAD = (
+    '<link rel="stylesheet" href="../_static/mha_quiz.css">\n'
+    '<script type="module" src="../_static/mha_quiz.js"></script>\n'
+)
+
+
+def page_in_a_folder(title: str, intro: str, body: str) -> str:
+    return site_page(title, f"<p>{intro}</p>\n{body}", head=HEAD, static="../_static/")
+
 
 BLOCK_STORAGE = """
 Object.defineProperty(window, "localStorage", {
@@ -76,34 +59,23 @@ NO_STORAGE = 'Object.defineProperty(window, "localStorage", {configurable: true,
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, serve):
-    root = tmp_path_factory.mktemp("progress_site")
-    for folder in ("_static", "lessons", "book"):
-        (root / folder).mkdir()
-    for name in ("mha_quiz.js", "mha_quiz.css"):
-        shutil.copy(STATIC_DIR / name, root / "_static" / name)
+def site(serve_site):
     quiz_html = {stem: render_quiz_html(bank, stem) for stem, bank in BANKS.items()}
-    for stem, markup in quiz_html.items():
-        (root / "lessons" / f"{stem}.html").write_text(
-            PAGE.format(title=f"Lesson {stem}", intro="Lesson text.", body=markup),
-            encoding="utf-8",
-        )
-    (root / "lessons" / "empty.html").write_text(
-        PAGE.format(title="Empty", intro="The widget test mounts a quiz here.", body=""),
-        encoding="utf-8",
+    pages = {
+        f"lessons/{stem}.html": page_in_a_folder(f"Lesson {stem}", "Lesson text.", markup)
+        for stem, markup in quiz_html.items()
+    }
+    pages["lessons/empty.html"] = page_in_a_folder(
+        "Empty", "The widget test mounts a quiz here.", ""
     )
     lessons = lesson_quizzes(
         BANKS, notebooks_dir=NOTEBOOKS, href=lambda stem: f"../lessons/{stem}.html"
     )
-    (root / "book" / "progress.html").write_text(
-        PAGE.format(
-            title="Your progress",
-            intro="What you have answered so far.",
-            body=render_progress_html(lessons),
-        ),
-        encoding="utf-8",
+    pages["book/progress.html"] = page_in_a_folder(
+        "Your progress", "What you have answered so far.", render_progress_html(lessons)
     )
-    return {"url": serve(root), "quiz_html": quiz_html}
+    assets = {f"_static/{name}": STATIC_DIR / name for name in ("mha_quiz.js", "mha_quiz.css")}
+    return {"url": serve_site(pages, assets), "quiz_html": quiz_html}
 
 
 class Session:

@@ -6,12 +6,10 @@ requests and dialogs (alert) fail the test (the ``new_page`` fixture of conftest
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
-from harness import script
+from harness import script, site_page
 from mha_lib.quiz import STATIC_DIR, load_bank, render_quiz_html
 from quiz_driver import answer_for, check_button, feedback, give, right_options
 
@@ -56,60 +54,27 @@ HOSTILE = [
     },
 ]
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Quiz test page</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="_static/mha_quiz.css">
-<script type="module" src="_static/mha_quiz.js"></script>
-<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222; }}
-  @media (prefers-color-scheme: dark) {{
-    body {{ background: #14181e; color: #e3e6ea; }}
-  }}
-</style>
-</head>
-<body>
-<main>
-<h1>Lesson 01: Input vectors</h1>
-<p>Some lesson text before the quiz.</p>
-{body}
-</main>
-</body>
-</html>
-"""
+MODULE = '<script type="module" src="_static/mha_quiz.js"></script>\n'
+STYLE = '<link rel="stylesheet" href="_static/mha_quiz.css">\n'
+
+
+def lesson_page(body: str, module: str = MODULE) -> str:
+    body = "<p>Some lesson text before the quiz.</p>\n" + body
+    return site_page("Lesson 01: Input vectors", body, head=STYLE + module)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, serve):
-    root = tmp_path_factory.mktemp("quiz_site")
-    (root / "_static").mkdir()
-    for name in ("mha_quiz.js", "mha_quiz.css"):
-        shutil.copy(STATIC_DIR / name, root / "_static" / name)
+def site(serve_site):
     lesson_html = render_quiz_html(LESSON, "01_input_vectors")
     hostile_html = render_quiz_html(HOSTILE, "hostile")
     pages = {
-        "index.html": lesson_html + "<p>Text between quizzes.</p>\n" + hostile_html,
-        "twice.html": lesson_html + lesson_html,
-        "empty.html": "<p>No quiz here; the widget test mounts one.</p>",
+        "index.html": lesson_page(lesson_html + "<p>Text between quizzes.</p>\n" + hostile_html),
+        "twice.html": lesson_page(lesson_html + lesson_html),
+        "empty.html": lesson_page("<p>No quiz here; the widget test mounts one.</p>"),
+        "bare.html": lesson_page(lesson_html, module=""),
     }
-    bare = PAGE.replace('<script type="module" src="_static/mha_quiz.js"></script>\n', "")
-    assert bare != PAGE
-    (root / "bare.html").write_text(bare.format(body=lesson_html), encoding="utf-8")
-    for name, body in pages.items():
-        (root / name).write_text(PAGE.format(body=body), encoding="utf-8")
-    return {"url": serve(root), "lesson_html": lesson_html}
-
-
-@pytest.fixture
-def page(new_page, site):
-    pg = new_page(viewport={"width": 1000, "height": 900})
-    pg.site = site
-    return pg
+    assets = {f"_static/{name}": STATIC_DIR / name for name in ("mha_quiz.js", "mha_quiz.css")}
+    return {"url": serve_site(pages, assets), "lesson_html": lesson_html}
 
 
 def open_page(page, name="index.html"):

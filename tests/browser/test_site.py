@@ -41,7 +41,9 @@ from quiz_driver import (
 LESSONS = lesson_stems()
 PAGES = site_pages() or ["(no built site in _build/html: run make book)"]
 TOC_PAGES = [f"{doc}.html" for doc in toc_files()]
-FEEDBACK_WORDS = {"correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:"}
+FEEDBACK_WORDS = {
+    "correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:"
+}
 
 pytestmark = pytest.mark.console("warning")
 
