@@ -250,67 +250,71 @@ def test_explorer_id_is_checked():
 # --- validation ----------------------------------------------------------------------------------
 
 
-VALUE_ERRORS = [  # (tokens, weights, keyword arguments, what the message says)
+BAD_INPUT = [  # (tokens, weights, keyword arguments, error, what the message says)
     # wrong number of dimensions
-    (TOKENS, WEIGHTS[0], {}, (r"weights must have 3 dimensions \(num_heads, T_q, T_k\), "
-     r"got weights\.shape=\(10, 10\) \(ndim=2\); for a single head .*weights\[None\]")),
-    (TOKENS, WEIGHTS[None], {}, (r"weights\.shape=\(1, 2, 10, 10\) \(ndim=4\); "
-     r"for a batch pick one example, e\.g\. weights\[0\]")),
-    (TOKENS, np.ones(10), {}, r"weights must have 3 dimensions .* weights\.shape=\(10,\)"),
+    (TOKENS, WEIGHTS[0], {}, ValueError,
+     (r"weights must have 3 dimensions \(num_heads, T_q, T_k\), got weights\.shape=\(10, 10\) "
+      r"\(ndim=2\); for a single head .*weights\[None\]")),
+    (TOKENS, WEIGHTS[None], {}, ValueError,
+     (r"weights\.shape=\(1, 2, 10, 10\) \(ndim=4\); "
+      r"for a batch pick one example, e\.g\. weights\[0\]")),
+    (TOKENS, np.ones(10), {}, ValueError,
+     r"weights must have 3 dimensions .* weights\.shape=\(10,\)"),
     # token counts
-    (TOKENS[:9], WEIGHTS, {}, r"tokens has 9 entries but weights\.shape=\(2, 10, 10\) has T_q=10"),
-    (TOKENS[:3], uniform(2, 3, 5), {}, (r"weights\.shape=\(2, 3, 5\) has T_k=5 key columns "
-     r"but tokens has 3 entries; for cross-attention .* key_tokens=")),
-    (TOKENS[:3], uniform(2, 3, 5), {"key_tokens": TOKENS[:4]},
+    (TOKENS[:9], WEIGHTS, {}, ValueError,
+     r"tokens has 9 entries but weights\.shape=\(2, 10, 10\) has T_q=10"),
+    (TOKENS[:3], uniform(2, 3, 5), {}, ValueError,
+     (r"weights\.shape=\(2, 3, 5\) has T_k=5 key columns but tokens has 3 entries; "
+      r"for cross-attention .* key_tokens=")),
+    (TOKENS[:3], uniform(2, 3, 5), {"key_tokens": TOKENS[:4]}, ValueError,
      r"key_tokens has 4 entries but weights\.shape=\(2, 3, 5\) has T_k=5"),
-    (TOKENS, WEIGHTS, {"head_names": ["a", "b", "c"]},
+    (TOKENS, WEIGHTS, {"head_names": ["a", "b", "c"]}, ValueError,
      r"head_names has 3 entries but weights\.shape=\(2, 10, 10\) has num_heads=2"),
-    (["a"], np.zeros((2, 0, 0)), {},
+    (["a"], np.zeros((2, 0, 0)), {}, ValueError,
      r"at least one head, one query and one key .* weights\.shape=\(2, 0, 0\)"),
     # values
-    (["a", "b"], np.array([[[1.2, -0.2], [0.5, 0.5]]]), {}, (r"weights must be non-negative"
-     r".* found -0\.2 at index \(0, 0, 1\); weights\.shape=\(1, 2, 2\)")),
-    (["a", "b"], np.array([[[0.5, 0.5], [0.7, 0.7]]]), {}, (r"must sum to 1, or be all 0 "
-     r".*weights\[0, 1, :\] sums to 1\.4; weights\.shape=\(1, 2, 2\)")),
-    (["a", "b"], np.array([[[0.5, 0.5], [0.2, 0.1]]]), {},
+    (["a", "b"], np.array([[[1.2, -0.2], [0.5, 0.5]]]), {}, ValueError,
+     (r"weights must be non-negative"
+      r".* found -0\.2 at index \(0, 0, 1\); weights\.shape=\(1, 2, 2\)")),
+    (["a", "b"], np.array([[[0.5, 0.5], [0.7, 0.7]]]), {}, ValueError,
+     r"must sum to 1, or be all 0 .*weights\[0, 1, :\] sums to 1\.4; weights\.shape=\(1, 2, 2\)"),
+    (["a", "b"], np.array([[[0.5, 0.5], [0.2, 0.1]]]), {}, ValueError,
      r"weights\[0, 1, :\] sums to 0\.3; weights\.shape=\(1, 2, 2\)"),
-    (["a", "b"], np.array([[[np.nan, 0.5], [0.5, 0.5]]]), {}, (r"weights contains NaN or "
-     r"inf \(first at index \(0, 0, 0\): nan\); weights\.shape=\(1, 2, 2\)")),
-    (["a", "b"], np.array([[[np.inf, 0.5], [0.5, 0.5]]]), {},
+    (["a", "b"], np.array([[[np.nan, 0.5], [0.5, 0.5]]]), {}, ValueError,
+     (r"weights contains NaN or inf \(first at index \(0, 0, 0\): nan\); "
+      r"weights\.shape=\(1, 2, 2\)")),
+    (["a", "b"], np.array([[[np.inf, 0.5], [0.5, 0.5]]]), {}, ValueError,
      r"weights contains NaN or inf .*weights\.shape=\(1, 2, 2\)"),
-    (["a", " "], uniform(1, 2, 2), {},
+    (["a", " "], uniform(1, 2, 2), {}, ValueError,
      r"tokens\[1\] is ' ': every entry of tokens must show some text \(len\(tokens\)=2\)"),
-]
-
-
-@pytest.mark.parametrize(("tokens", "weights", "kwargs", "pattern"), VALUE_ERRORS)
-def test_validation_errors_name_the_argument_and_shapes(tokens, weights, kwargs, pattern):
-    with pytest.raises(ValueError, match=pattern):
-        render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
-    with pytest.raises(ValueError, match=pattern):
-        show_heads(tokens, weights, explorer_id="bad", **kwargs)
-
-
-TYPE_ERRORS = [  # (tokens, weights, keyword arguments, what the message says)
-    ("the fox", uniform(1, 7, 7), {}, r"tokens must be a list of strings .* got str"),
-    (["a", 2], uniform(1, 2, 2), {}, r"tokens\[1\] must be a str, got int .*length 2"),
-    (["a"], [[["x"]]], {},
+    # types
+    ("the fox", uniform(1, 7, 7), {}, TypeError,
+     r"tokens must be a list of strings .* got str"),
+    (["a", 2], uniform(1, 2, 2), {}, TypeError,
+     r"tokens\[1\] must be a str, got int .*length 2"),
+    (["a"], [[["x"]]], {}, TypeError,
      r"weights must hold real numbers, got dtype <U1 with weights\.shape=\(1, 1, 1\)"),
-    (["a"], np.ones((1, 1, 1), dtype=bool), {}, r"weights must hold real numbers, got dtype bool"),
-    (["a", "b"], [[[1.0, 0.0], [1.0]]], {},
+    (["a"], np.ones((1, 1, 1), dtype=bool), {}, TypeError,
+     r"weights must hold real numbers, got dtype bool"),
+    (["a", "b"], [[[1.0, 0.0], [1.0]]], {}, TypeError,
      r"weights must be an array \(num_heads, T_q, T_k\) of real numbers"),
-    (["a"], uniform(1, 1, 1), {"caption": 3}, r"caption must be a str or None, got int"),
-    (["a"], uniform(1, 1, 1), {"head_names": "h"}, r"head_names must be a list of strings"),
-    (["a"], uniform(1, 1, 1), {"key_tokens": [None]},
+    (["a"], uniform(1, 1, 1), {"caption": 3}, TypeError,
+     r"caption must be a str or None, got int"),
+    (["a"], uniform(1, 1, 1), {"head_names": "h"}, TypeError,
+     r"head_names must be a list of strings"),
+    (["a"], uniform(1, 1, 1), {"key_tokens": [None]}, TypeError,
      r"key_tokens\[0\] must be a str, got NoneType"),
 ]
 
 
-@pytest.mark.parametrize(("tokens", "weights", "kwargs", "pattern"), TYPE_ERRORS)
-def test_type_errors_are_value_errors_too(tokens, weights, kwargs, pattern):
-    with pytest.raises(TypeError, match=pattern):
-        render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
-    with pytest.raises(ValueError, match=pattern):
+@pytest.mark.parametrize(("tokens", "weights", "kwargs", "error", "pattern"), BAD_INPUT)
+def test_bad_input_gets_an_error_naming_the_argument_and_shapes(
+    tokens, weights, kwargs, error, pattern
+):
+    for show in (render_explorer_html, show_heads):
+        with pytest.raises(error, match=pattern):
+            show(tokens, weights, explorer_id="bad", **kwargs)
+    with pytest.raises(ValueError, match=pattern):  # a TypeError here is a ValueError too
         render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
 
 

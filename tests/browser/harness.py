@@ -244,6 +244,17 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         context.close()
 
 
+# Elements that text shown on a page (bank text, tokens, captions) must never bring into a page.
+INJECTABLE = "img, iframe, object, embed, style, link, base, a, b, i"
+
+
+def injected_markup(page, root: str, own_script: str) -> int:
+    """How many elements inside ``root`` came in with text: anything of ``INJECTABLE``, or a
+    script other than the element's own (``own_script``, a selector)."""
+    return page.locator(f"{root} :is({INJECTABLE}, script:not({own_script}))").count()
+
+
+
 # ---- a test's own small site --------------------------------------------------------------------
 
 
