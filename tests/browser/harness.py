@@ -255,6 +255,16 @@ def injected_markup(page, root: str, own_script: str) -> int:
 
 
 
+def globals_changed(page, bare_url: str, open_with_module) -> set[str]:
+    """The names of ``window`` that an ES module adds or removes: ``bare_url`` is the page
+    without the module, ``open_with_module(page)`` opens the same page with it."""
+    names = "() => Object.getOwnPropertyNames(window)"
+    page.goto(bare_url)
+    without = set(page.evaluate(names))
+    open_with_module(page)
+    return set(page.evaluate(names)) ^ without
+
+
 # ---- a test's own small site --------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 import mha_lib
-from harness import injected_markup, site_page
+from harness import globals_changed, injected_markup, site_page
 from mha_lib import data
 from mha_lib.explorer import STATIC_DIR, render_explorer_html
 
@@ -427,11 +427,7 @@ def test_hydration_is_idempotent(page):
 
 
 def test_module_leaks_no_globals(page):
-    names = "() => Object.getOwnPropertyNames(window).sort()"
-    page.goto(f"{page.site['url']}/bare.html")
-    without = page.evaluate(names)
-    open_page(page)
-    assert page.evaluate(names) == without
+    assert globals_changed(page, f"{page.site['url']}/bare.html", open_page) == set()
 
 
 def test_anywidget_render_entry_point(page, render_as_anywidget):

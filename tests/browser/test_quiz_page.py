@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from harness import injected_markup, script, site_page
+from harness import globals_changed, injected_markup, script, site_page
 from mha_lib.quiz import STATIC_DIR, load_bank, render_quiz_html
 from quiz_driver import (
     answer_for,
@@ -421,11 +421,7 @@ def test_hydration_is_idempotent(page):
 
 
 def test_module_leaks_no_globals(page):
-    names = "() => Object.getOwnPropertyNames(window).sort()"
-    page.goto(f"{page.site['url']}/bare.html")
-    without = page.evaluate(names)
-    open_page(page)
-    assert page.evaluate(names) == without
+    assert globals_changed(page, f"{page.site['url']}/bare.html", open_page) == set()
 
 
 def test_two_copies_of_a_quiz_do_not_interfere(page):
