@@ -9,7 +9,8 @@ PORT ?= 8000
 NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
-.PHONY: help setup browser test lint unit nbval book book-check browser-test serve lab execute clean
+.PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \
+	execute clean
 
 help:
 	@echo "make serve    build the site and serve it at http://127.0.0.1:$(PORT) (does the set-up)"
@@ -32,16 +33,35 @@ browser: $(STAMP)
 	bash scripts/ensure_browser.sh
 
 # ---- tests -------------------------------------------------------------------------------
+# `make test` runs the stages in order, stops at the first that fails, prints each one's time
+# and closes with the total. The JupyterLab stage (lab-test) runs last and is timed apart.
+STAGES := lint unit nbval book-check browser-test
+PYTEST := $(BIN)/python -m pytest
+LAB_TEST := tests/browser/test_jupyterlab.py
+
 test: setup browser
-	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory lint unit nbval book-check browser-test && \
-	echo "make test: all passed in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); times=""; \
+	for stage in $(STAGES); do \
+		t=$$(date +%s); \
+		$(MAKE) --no-print-directory $$stage; status=$$?; \
+		took=$$(( $$(date +%s) - t )); times="$$times, $${stage%-*} $$took s"; \
+		echo "---- make $$stage: $$took s"; \
+		if [ $$status != 0 ]; then \
+			echo "make test: $$stage FAILED after $$(( $$(date +%s) - start )) s ($${times#, })"; \
+			exit $$status; \
+		fi; \
+	done; \
+	total=$$(( $$(date +%s) - start )); \
+	t=$$(date +%s); $(MAKE) --no-print-directory lab-test; status=$$?; lab=$$(( $$(date +%s) - t )); \
+	echo "---- make lab-test: $$lab s"; \
+	if [ $$status != 0 ]; then echo "make test: lab-test FAILED ($$lab s)"; exit $$status; fi; \
+	echo "make test: all passed in $$total s ($${times#, }); JupyterLab $$lab s apart"
 
 lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(PYTEST) tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
@@ -49,12 +69,18 @@ nbval: setup
 	$(NBVAL)
 
 book-check: setup
-	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . --all -nW --keep-going && \
-	echo "book build: $$(( $$(date +%s) - start )) s"
+	$(BIN)/jupyter-book build . --all -nW --keep-going
 
 browser-test: setup browser
-	$(BIN)/python -m pytest tests/browser
+	$(PYTEST) tests/browser --ignore=$(LAB_TEST)
+
+# JupyterLab itself in Chromium (learner path): its own stage, its own time.
+lab-test: setup browser
+	@if [ -f $(LAB_TEST) ]; then \
+		$(PYTEST) $(LAB_TEST); \
+	else \
+		echo "lab-test: no $(LAB_TEST) yet"; \
+	fi
 
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,

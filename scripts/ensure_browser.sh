@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Make sure a headless Chromium is there for the browser tests.
-# Order: $MHA_CHROMIUM, a chromium on PATH, Debian's package (when root with apt-get),
-# else Playwright's own browser (`playwright install chromium`, which needs its download host).
+# Order: $MHA_CHROMIUM, a chromium (or chromium-browser) on PATH, Debian's package (when root
+# with apt-get), else Playwright's own browser (`playwright install chromium`, which needs its
+# download host). tests/browser/harness.py (chromium_executable) looks in the same order.
 set -euo pipefail
 if [ -n "${MHA_CHROMIUM:-}" ]; then
   [ -x "$MHA_CHROMIUM" ] || { echo "MHA_CHROMIUM=$MHA_CHROMIUM is not executable" >&2; exit 1; }
   exit 0
 fi
-if command -v chromium >/dev/null 2>&1; then exit 0; fi
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+  exit 0
+fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian's chromium for the browser tests ..."
   DEBIAN_FRONTEND=noninteractive apt-get update -qq

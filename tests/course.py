@@ -1,4 +1,9 @@
-"""Helpers the tests share: where things are, and reading the lessons."""
+"""Where things are, for every test (unit and browser), and reading the lessons and banks.
+
+The one place that names the repository's folders: import from here, never from a path
+computed relative to a test file. ``tests/`` is on ``sys.path`` for every test
+(``pythonpath`` in pyproject.toml).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 QUIZZES = REPO / "mha_lib" / "quiz" / "banks"
+BUILD = REPO / "_build"
+SITE = BUILD / "html"
+SCREENSHOTS = BUILD / "screenshots"
+VENDOR = REPO / "tests" / "vendor"
+AXE = VENDOR / "axe-core" / "axe.min.js"
 LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+# Folders of the built site that hold no pages (assets, sources of the pages).
+NOT_PAGES = {"_static", "_sources", "_images"}
 
 
 def lesson_paths() -> list[Path]:
@@ -19,8 +31,18 @@ def lesson_paths() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("*.ipynb") if LESSON_PATTERN.match(p.name))
 
 
+def lesson_stems() -> list[str]:
+    """Every lesson's stem, in order (``NN_slug``)."""
+    return [p.stem for p in lesson_paths()]
+
+
 def read_notebook(path: Path):
     return nbformat.read(path, as_version=4)
+
+
+def bank(stem: str) -> list[dict]:
+    """The questions of a lesson's bank, as written (no validation: the bank tests do that)."""
+    return yaml.safe_load((QUIZZES / f"{stem}.yml").read_text(encoding="utf-8"))
 
 
 def toc_files() -> list[str]:
@@ -38,3 +60,15 @@ def toc_files() -> list[str]:
         walk(part.get("chapters"))
     walk(toc.get("chapters"))
     return files
+
+
+def site_pages() -> list[str]:
+    """Every HTML page of the built site, relative to its root (``notebooks/01_x.html``):
+    lessons, prose pages, index and search pages, the root redirect. Empty before a build."""
+    if not SITE.is_dir():
+        return []
+    return sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if p.relative_to(SITE).parts[0] not in NOT_PAGES
+    )

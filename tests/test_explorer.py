@@ -7,8 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,8 @@ import pytest
 import torch
 
 import mha_lib
+from course import REPO
+from html_tree import Node, parse, tables
 from mha_lib import data
 from mha_lib.explorer import (
     STATIC_DIR,
@@ -27,7 +27,6 @@ from mha_lib.explorer import (
 )
 from mha_lib.explorer import widget as widget_module
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "mha_lib" / "explorer"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CAPTION = "Head {h}: attention weights, rows = queries (attending token), columns = keys"
@@ -45,94 +44,6 @@ HOSTILE = ["<script>alert(1)</script>", "</script><!--", "a & b \"q\" 'q'", "]]>
 
 def uniform(num_heads, t_q, t_k):
     return np.full((num_heads, t_q, t_k), 1.0 / t_k)
-
-
-# --- a tiny DOM built with the standard library ------------------------------------------------
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str | None]
-    parent: Node | None = None
-    children: list = field(default_factory=list)  # Node or str
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag=None, cls=None, **attrs):
-        found = []
-        for node in self.iter():
-            if tag is not None and node.tag != tag:
-                continue
-            if cls is not None and cls not in (node.attrs.get("class") or "").split():
-                continue
-            if all(node.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items()):
-                found.append(node)
-        return found
-
-    def find(self, tag=None, cls=None, **attrs):
-        found = self.find_all(tag, cls, **attrs)
-        return found[0] if found else None
-
-    @property
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text for c in self.children)
-
-
-VOID = {"br", "col", "hr", "img", "input", "link", "meta", "wbr"}
-
-
-class TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.current = self.root
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        names = [name for name, _ in attrs]
-        if len(names) != len(set(names)):
-            self.errors.append(f"duplicate attribute in <{tag}>")
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        self.errors.append(f"self-closing <{tag}/>")
-
-    def handle_endtag(self, tag):
-        if self.current.tag != tag:
-            self.errors.append(f"</{tag}> closes <{self.current.tag}>")
-            return
-        self.current = self.current.parent
-
-    def handle_data(self, text):
-        self.current.children.append(text)
-
-    def handle_comment(self, text):
-        self.errors.append(f"comment <!--{text}-->")
-
-
-def parse(markup: str) -> Node:
-    builder = TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    assert builder.errors == []
-    assert builder.current is builder.root, "unclosed elements"
-    return builder.root
-
-
-def tables(root: Node) -> list[list[list[str]]]:
-    """Every table as [header row, body rows...] of cell texts."""
-    return [
-        [[cell.text for cell in row.children if isinstance(cell, Node)] for row in t.find_all("tr")]
-        for t in root.find_all("table")
-    ]
 
 
 def data_block(root: Node) -> dict:
@@ -307,18 +218,8 @@ def test_hostile_text_is_escaped():
     assert "<script>alert" not in markup and "<img" not in markup and "<b>" not in markup
     assert "<!--" not in markup and "\u2028" not in markup.split("mha-explorer-data")[1]
     root = parse(markup)
-    assert {n.tag for n in root.iter()} <= {
-        "div",
-        "p",
-        "table",
-        "caption",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "script",
-    }
+    allowed = {"div", "p", "table", "caption", "thead", "tbody", "tr", "th", "td", "script"}
+    assert {n.tag for n in root.iter()} <= allowed
     assert len(root.find_all("script")) == 1
     assert root.find("p").text == "<img src=x onerror=alert(1)> & <!-- c"
     assert tables(root)[0][0] == [CORNER, *HOSTILE]
@@ -349,188 +250,71 @@ def test_explorer_id_is_checked():
 # --- validation ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("tokens", "weights", "kwargs", "pattern"),
-    [
-        # wrong number of dimensions
-        (
-            TOKENS,
-            WEIGHTS[0],
-            {},
-            (
-                r"weights must have 3 dimensions \(num_heads, T_q, T_k\), "
-                r"got weights\.shape=\(10, 10\) \(ndim=2\); for a single head .*weights\[None\]"
-            ),
-        ),
-        (
-            TOKENS,
-            WEIGHTS[None],
-            {},
-            (
-                r"weights\.shape=\(1, 2, 10, 10\) \(ndim=4\); "
-                r"for a batch pick one example, e\.g\. weights\[0\]"
-            ),
-        ),
-        (TOKENS, np.ones(10), {}, r"weights must have 3 dimensions .* weights\.shape=\(10,\)"),
-        # token counts
-        (
-            TOKENS[:9],
-            WEIGHTS,
-            {},
-            (
-                r"tokens has 9 entries but weights\.shape=\(2, 10, 10\) has "
-                r"T_q=10"
-            ),
-        ),
-        (
-            TOKENS[:3],
-            uniform(2, 3, 5),
-            {},
-            (
-                r"weights\.shape=\(2, 3, 5\) has T_k=5 key columns "
-                r"but tokens has 3 entries; for cross-attention .* key_tokens="
-            ),
-        ),
-        (
-            TOKENS[:3],
-            uniform(2, 3, 5),
-            {"key_tokens": TOKENS[:4]},
-            (
-                r"key_tokens has 4 entries "
-                r"but weights\.shape=\(2, 3, 5\) has T_k=5"
-            ),
-        ),
-        (
-            TOKENS,
-            WEIGHTS,
-            {"head_names": ["a", "b", "c"]},
-            (
-                r"head_names has 3 entries but "
-                r"weights\.shape=\(2, 10, 10\) has num_heads=2"
-            ),
-        ),
-        (
-            ["a"],
-            np.zeros((2, 0, 0)),
-            {},
-            (
-                r"at least one head, one query and one key .* "
-                r"weights\.shape=\(2, 0, 0\)"
-            ),
-        ),
-        # values
-        (
-            ["a", "b"],
-            np.array([[[1.2, -0.2], [0.5, 0.5]]]),
-            {},
-            (
-                r"weights must be non-negative"
-                r".* found -0\.2 at index \(0, 0, 1\); weights\.shape=\(1, 2, 2\)"
-            ),
-        ),
-        (
-            ["a", "b"],
-            np.array([[[0.5, 0.5], [0.7, 0.7]]]),
-            {},
-            (
-                r"must sum to 1, or be all 0 "
-                r".*weights\[0, 1, :\] sums to 1\.4; weights\.shape=\(1, 2, 2\)"
-            ),
-        ),
-        (
-            ["a", "b"],
-            np.array([[[0.5, 0.5], [0.2, 0.1]]]),
-            {},
-            (
-                r"weights\[0, 1, :\] sums to "
-                r"0\.3; weights\.shape=\(1, 2, 2\)"
-            ),
-        ),
-        (
-            ["a", "b"],
-            np.array([[[np.nan, 0.5], [0.5, 0.5]]]),
-            {},
-            (
-                r"weights contains NaN or "
-                r"inf \(first at index \(0, 0, 0\): nan\); weights\.shape=\(1, 2, 2\)"
-            ),
-        ),
-        (
-            ["a", "b"],
-            np.array([[[np.inf, 0.5], [0.5, 0.5]]]),
-            {},
-            (
-                r"weights contains NaN or "
-                r"inf .*weights\.shape=\(1, 2, 2\)"
-            ),
-        ),
-        (
-            ["a", " "],
-            uniform(1, 2, 2),
-            {},
-            (
-                r"tokens\[1\] is ' ': every entry of tokens must "
-                r"show some text \(len\(tokens\)=2\)"
-            ),
-        ),
-    ],
-)
-def test_validation_errors_name_the_argument_and_shapes(tokens, weights, kwargs, pattern):
-    with pytest.raises(ValueError, match=pattern):
-        render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
-    with pytest.raises(ValueError, match=pattern):
-        show_heads(tokens, weights, explorer_id="bad", **kwargs)
+BAD_INPUT = [  # (tokens, weights, keyword arguments, error, what the message says)
+    # wrong number of dimensions
+    (TOKENS, WEIGHTS[0], {}, ValueError,
+     (r"weights must have 3 dimensions \(num_heads, T_q, T_k\), got weights\.shape=\(10, 10\) "
+      r"\(ndim=2\); for a single head .*weights\[None\]")),
+    (TOKENS, WEIGHTS[None], {}, ValueError,
+     (r"weights\.shape=\(1, 2, 10, 10\) \(ndim=4\); "
+      r"for a batch pick one example, e\.g\. weights\[0\]")),
+    (TOKENS, np.ones(10), {}, ValueError,
+     r"weights must have 3 dimensions .* weights\.shape=\(10,\)"),
+    # token counts
+    (TOKENS[:9], WEIGHTS, {}, ValueError,
+     r"tokens has 9 entries but weights\.shape=\(2, 10, 10\) has T_q=10"),
+    (TOKENS[:3], uniform(2, 3, 5), {}, ValueError,
+     (r"weights\.shape=\(2, 3, 5\) has T_k=5 key columns but tokens has 3 entries; "
+      r"for cross-attention .* key_tokens=")),
+    (TOKENS[:3], uniform(2, 3, 5), {"key_tokens": TOKENS[:4]}, ValueError,
+     r"key_tokens has 4 entries but weights\.shape=\(2, 3, 5\) has T_k=5"),
+    (TOKENS, WEIGHTS, {"head_names": ["a", "b", "c"]}, ValueError,
+     r"head_names has 3 entries but weights\.shape=\(2, 10, 10\) has num_heads=2"),
+    (["a"], np.zeros((2, 0, 0)), {}, ValueError,
+     r"at least one head, one query and one key .* weights\.shape=\(2, 0, 0\)"),
+    # values
+    (["a", "b"], np.array([[[1.2, -0.2], [0.5, 0.5]]]), {}, ValueError,
+     (r"weights must be non-negative"
+      r".* found -0\.2 at index \(0, 0, 1\); weights\.shape=\(1, 2, 2\)")),
+    (["a", "b"], np.array([[[0.5, 0.5], [0.7, 0.7]]]), {}, ValueError,
+     r"must sum to 1, or be all 0 .*weights\[0, 1, :\] sums to 1\.4; weights\.shape=\(1, 2, 2\)"),
+    (["a", "b"], np.array([[[0.5, 0.5], [0.2, 0.1]]]), {}, ValueError,
+     r"weights\[0, 1, :\] sums to 0\.3; weights\.shape=\(1, 2, 2\)"),
+    (["a", "b"], np.array([[[np.nan, 0.5], [0.5, 0.5]]]), {}, ValueError,
+     (r"weights contains NaN or inf \(first at index \(0, 0, 0\): nan\); "
+      r"weights\.shape=\(1, 2, 2\)")),
+    (["a", "b"], np.array([[[np.inf, 0.5], [0.5, 0.5]]]), {}, ValueError,
+     r"weights contains NaN or inf .*weights\.shape=\(1, 2, 2\)"),
+    (["a", " "], uniform(1, 2, 2), {}, ValueError,
+     r"tokens\[1\] is ' ': every entry of tokens must show some text \(len\(tokens\)=2\)"),
+    # types
+    ("the fox", uniform(1, 7, 7), {}, TypeError,
+     r"tokens must be a list of strings .* got str"),
+    (["a", 2], uniform(1, 2, 2), {}, TypeError,
+     r"tokens\[1\] must be a str, got int .*length 2"),
+    (["a"], [[["x"]]], {}, TypeError,
+     r"weights must hold real numbers, got dtype <U1 with weights\.shape=\(1, 1, 1\)"),
+    (["a"], np.ones((1, 1, 1), dtype=bool), {}, TypeError,
+     r"weights must hold real numbers, got dtype bool"),
+    (["a", "b"], [[[1.0, 0.0], [1.0]]], {}, TypeError,
+     r"weights must be an array \(num_heads, T_q, T_k\) of real numbers"),
+    (["a"], uniform(1, 1, 1), {"caption": 3}, TypeError,
+     r"caption must be a str or None, got int"),
+    (["a"], uniform(1, 1, 1), {"head_names": "h"}, TypeError,
+     r"head_names must be a list of strings"),
+    (["a"], uniform(1, 1, 1), {"key_tokens": [None]}, TypeError,
+     r"key_tokens\[0\] must be a str, got NoneType"),
+]
 
 
-@pytest.mark.parametrize(
-    ("tokens", "weights", "kwargs", "pattern"),
-    [
-        ("the fox", uniform(1, 7, 7), {}, r"tokens must be a list of strings .* got str"),
-        (["a", 2], uniform(1, 2, 2), {}, r"tokens\[1\] must be a str, got int .*length 2"),
-        (
-            ["a"],
-            [[["x"]]],
-            {},
-            (
-                r"weights must hold real numbers, got dtype <U1 with "
-                r"weights\.shape=\(1, 1, 1\)"
-            ),
-        ),
-        (
-            ["a"],
-            np.ones((1, 1, 1), dtype=bool),
-            {},
-            (
-                r"weights must hold real numbers, got "
-                r"dtype bool"
-            ),
-        ),
-        (
-            ["a", "b"],
-            [[[1.0, 0.0], [1.0]]],
-            {},
-            (
-                r"weights must be an array \(num_heads, T_q, "
-                r"T_k\) of real numbers"
-            ),
-        ),
-        (["a"], uniform(1, 1, 1), {"caption": 3}, r"caption must be a str or None, got int"),
-        (["a"], uniform(1, 1, 1), {"head_names": "h"}, r"head_names must be a list of strings"),
-        (
-            ["a"],
-            uniform(1, 1, 1),
-            {"key_tokens": [None]},
-            (
-                r"key_tokens\[0\] must be a str, "
-                r"got NoneType"
-            ),
-        ),
-    ],
-)
-def test_type_errors_are_value_errors_too(tokens, weights, kwargs, pattern):
-    with pytest.raises(TypeError, match=pattern):
-        render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
-    with pytest.raises(ValueError, match=pattern):
+@pytest.mark.parametrize(("tokens", "weights", "kwargs", "error", "pattern"), BAD_INPUT)
+def test_bad_input_gets_an_error_naming_the_argument_and_shapes(
+    tokens, weights, kwargs, error, pattern
+):
+    for show in (render_explorer_html, show_heads):
+        with pytest.raises(error, match=pattern):
+            show(tokens, weights, explorer_id="bad", **kwargs)
+    with pytest.raises(ValueError, match=pattern):  # a TypeError here is a ValueError too
         render_explorer_html(tokens, weights, explorer_id="bad", **kwargs)
 
 
@@ -611,7 +395,7 @@ def test_prepare_explorer_rounds_to_three_decimals():
     assert prepared.display[0][3][2] == "0.47"
 
 
-# --- the widget ------------------------------------------------------------------------------------
+# --- the widget -----------------------------------------------------------------------------------
 
 
 def test_widget_mimebundle(running_html):

@@ -8,12 +8,12 @@ import re
 import subprocess
 import sys
 import textwrap
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import yaml
 
+from course import REPO
+from html_tree import parse
 from mha_lib.quiz import load_all_banks, load_bank, quiz_dir
 from mha_lib.quiz.bank import CHOICE_TYPES
 from mha_lib.quiz.progress import (
@@ -24,71 +24,9 @@ from mha_lib.quiz.progress import (
     render_progress_html,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "mha_lib" / "quiz" / "static" / "mha_quiz.js"
 CSS = REPO / "mha_lib" / "quiz" / "static" / "mha_quiz.css"
 DASH = "\u2013"
-VOID = {"br", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-# --- a small HTML tree (standard library only) -----------------------------------------------
-
-
-class Element:
-    def __init__(self, tag, attrs, parent=None):
-        self.tag, self.attrs, self.parent, self.children = tag, dict(attrs), parent, []
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Element):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag):
-        return [e for e in self.iter() if e.tag == tag]
-
-    def by_class(self, name):
-        return [e for e in self.iter() if name in (e.attrs.get("class") or "").split()]
-
-    @property
-    def text(self):
-        return "".join(c if isinstance(c, str) else c.text for c in self.children)
-
-
-class _Tree(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = self.current = Element("#document", {})
-        self.errors = []
-
-    def handle_starttag(self, tag, attrs):
-        if len({n for n, _ in attrs}) != len(attrs):
-            self.errors.append(f"duplicate attribute in <{tag}>")
-        node = Element(tag, attrs, self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        self.errors.append(f"self-closing <{tag}/>")
-
-    def handle_endtag(self, tag):
-        if tag != self.current.tag:
-            self.errors.append(f"</{tag}> closes <{self.current.tag}>")
-            return
-        self.current = self.current.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def parse(markup):
-    tree = _Tree()
-    tree.feed(markup)
-    tree.close()
-    assert tree.errors == []
-    assert tree.current is tree.root, "unclosed elements"
-    return tree.root
 
 
 # --- fixtures -------------------------------------------------------------------------------

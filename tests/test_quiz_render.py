@@ -7,12 +7,12 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from course import REPO
+from html_tree import parse
 from mha_lib.quiz import (
     BankError,
     QuizWidget,
@@ -23,24 +23,8 @@ from mha_lib.quiz import (
 )
 from mha_lib.quiz import widget as widget_module
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "mha_lib" / "quiz"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
-}
 
 HOSTILE = [
     {
@@ -69,88 +53,6 @@ HOSTILE = [
         "explain": "</script><!-- (5,) -->",
     },
 ]
-
-
-# --- a tiny DOM built with the standard library ------------------------------------------------
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str | None]
-    parent: Node | None = None
-    children: list = field(default_factory=list)  # Node or str
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, tag=None, **attrs):
-        def matches(node):
-            if tag is not None and node.tag != tag:
-                return False
-            for name, value in attrs.items():
-                name = name.rstrip("_").replace("_", "-")
-                if value is True:
-                    if name not in node.attrs:
-                        return False
-                elif node.attrs.get(name) != value:
-                    return False
-            return True
-
-        return [n for n in self.iter() if matches(n)]
-
-    def find(self, tag=None, **attrs):
-        found = self.find_all(tag, **attrs)
-        return found[0] if found else None
-
-    @property
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text for c in self.children)
-
-    def classes(self) -> list[str]:
-        return (self.attrs.get("class") or "").split()
-
-
-class TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.current = self.root
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        names = [name for name, _ in attrs]
-        if len(names) != len(set(names)):
-            self.errors.append(f"duplicate attribute in <{tag}>")
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        self.errors.append(f"self-closing <{tag}/>")
-        self.current.children.append(Node(tag, dict(attrs), self.current))
-
-    def handle_endtag(self, tag):
-        if self.current.tag != tag:
-            self.errors.append(f"</{tag}> closes <{self.current.tag}>")
-            return
-        self.current = self.current.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def parse(markup: str) -> Node:
-    builder = TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    assert builder.errors == []
-    assert builder.current is builder.root, "unclosed elements"
-    return builder.root
 
 
 # --- fixtures ---------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from course import REPO
+from course import REPO, VENDOR
 
-VENDOR = REPO / "tests" / "vendor"
 SCRIPT = REPO / "scripts" / "vendor_test_js.sh"
 
 

@@ -1,46 +1,106 @@
-"""Fixtures for browser tests: the built site on 127.0.0.1 and a Chromium with no other host."""
+"""The browser tests' fixtures: one Chromium, one local server factory, one strict page.
+
+- ``browser``: one headless Chromium for the whole session. Which one: ``$MHA_CHROMIUM``, else
+  a ``chromium`` on the PATH (Debian's), else Playwright's own browser
+  (scripts/ensure_browser.sh installs one in the same order).
+- ``serve(folder)``: serves any folder on 127.0.0.1 (one server per folder, for the session)
+  and returns its URL. ``site_url`` is the built site, ``_build/html``; ``serve_site`` writes
+  and serves a test module's own small site.
+- ``new_page(...)`` / ``offline_page`` / ``page`` (on the module's own ``site``): a page in a
+  fresh browser context where every request to a host other than 127.0.0.1 is blocked.
+  Everything that goes wrong is recorded in ``page.log`` (console errors, page errors,
+  blocked and failed requests, dialogs) and checked when the test ends;
+  ``page.log.assert_clean()`` checks it on the spot. A console warning fails too under
+  ``pytest.mark.console("warning")``, any console message under ``pytest.mark.console("all")``.
+- ``visit(path)``: a page of the built site, visited once per session for every page-level
+  check (see ``harness.Visit``).
+- ``screenshots``: the folder ``_build/screenshots``.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
+import json
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "_build" / "html"
-SCREENSHOTS = REPO / "_build" / "screenshots"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from course import AXE, SCREENSHOTS, SITE
+from harness import (
+    AXE_IMPACTS,
+    LAUNCH_ARGS,
+    REPORT,
+    chromium_executable,
+    script,
+    visit_page,
+    watch,
+    write_site,
+)
 
 
-def chromium_executable() -> str | None:
-    """$MHA_CHROMIUM, else a chromium on PATH (Debian's), else None: Playwright's own browser."""
-    if os.environ.get("MHA_CHROMIUM"):
-        return os.environ["MHA_CHROMIUM"]
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        'console(level): the least console message that fails a page: "error" (the default), '
+        '"warning" or "all"',
+    )
+    config.addinivalue_line("markers", "xdist_group(name): run in the same pytest-xdist worker")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output readable
-        pass
+# ---- the closing tables, gathered from every xdist worker ---------------------------------------
 
 
-@pytest.fixture(scope="session")
-def site_url():
-    if not (SITE / "index.html").exists():
-        pytest.fail("no built site in _build/html: run `make book` first (make test does)")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand the tables over
+        session.config.workeroutput["mha_report"] = json.dumps(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # xdist's controller: gather the workers' tables
+    worker = json.loads(getattr(node, "workeroutput", {}).get("mha_report", "null") or "null")
+    if worker:
+        REPORT["axe"].extend(worker["axe"])
+        for key in ("weights", "times", "budgets"):
+            REPORT[key].update(worker[key])
+
+
+def pytest_terminal_summary(terminalreporter):
+    write, sep = terminalreporter.write_line, terminalreporter.write_sep
+    if REPORT["axe"]:
+        version = (AXE.parent / "VERSION").read_text(encoding="utf-8").split()[0]
+        sep("-", f"{version}: violations by impact")
+        write(f"{'state':<24}{'page':<48}" + "".join(f"{i:>9}" for i in AXE_IMPACTS))
+        for state, page, counts in sorted(REPORT["axe"], key=lambda run: (run[1], run[0])):
+            write(f"{state:<24}{page:<48}" + "".join(f"{counts.get(i, 0):>9}" for i in AXE_IMPACTS))
+    weights, times, budgets = REPORT["weights"], REPORT["times"], REPORT["budgets"]
+    if weights or times:
+        sep("-", f"lesson pages: bytes transferred (budget {budgets['bytes']:,}) and time to "
+                 f"interactive (budget {budgets['ms']} ms)")
+        write(f"{'page':<42}{'bodies':>11}{'headers':>9}{'requests':>9}{'figures':>10}"
+              f"{'quiz ready':>12}")
+        for stem in sorted(set(weights) | set(times)):
+            t = f"{times[stem]:.0f} ms" if stem in times else "-"
+            w = weights.get(stem)
+            if w is None:
+                write(f"{stem:<42}{'-':>11}{'-':>9}{'-':>9}{'-':>10}{t:>12}")
+                continue
+            over = w["bodies"] - budgets["bytes"]
+            write(f"{stem:<42}{w['bodies']:>11,}{w['headers']:>9,}{w['requests']:>9}"
+                  f"{w['figures']:>10,}{t:>12}" + (f"  over by {over:,}" if over > 0 else ""))
+
+
+def pytest_collection_modifyitems(items):
+    """With pytest-xdist's ``--dist loadgroup``, all the tests of one page of the site go to
+    one worker, which visits that page once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "visit" not in item.fixturenames:
+            continue
+        params = callspec.params
+        path = params.get("path") or f"notebooks/{params['stem']}.html"
+        item.add_marker(pytest.mark.xdist_group(path))
 
 
 @pytest.fixture(scope="session")
@@ -48,56 +108,98 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        executable = chromium_executable()  # None: Playwright's own browser
+        browser = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         yield browser
         browser.close()
 
 
-@dataclass
-class PageLog:
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    bytes_received: int = 0
+# ---- one local server factory ----------------------------------------------------------------
 
-    def assert_clean(self):
-        assert self.blocked == [], f"requests to other hosts: {self.blocked}"
-        assert self.console_errors == [], f"console errors: {self.console_errors}"
-        assert self.page_errors == [], f"page errors: {self.page_errors}"
-        assert self.failed == [], f"failed requests: {self.failed}"
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # keep the test output readable
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve():
+    """``serve(folder) -> "http://127.0.0.1:PORT"``: the folder, served until the session ends."""
+    servers: dict[Path, http.server.ThreadingHTTPServer] = {}
+
+    def serve(folder) -> str:
+        folder = Path(folder).resolve()
+        if folder not in servers:
+            handler = functools.partial(_QuietHandler, directory=str(folder))
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers[folder] = server
+        return f"http://127.0.0.1:{servers[folder].server_address[1]}"
+
+    yield serve
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def serve_site(tmp_path_factory, serve):
+    """``serve_site(pages, assets) -> URL``: a test module's own small site (see
+    ``harness.write_site``), served on 127.0.0.1."""
+    return lambda pages, assets: serve(write_site(tmp_path_factory.mktemp("site"), pages, assets))
+
+
+@pytest.fixture(scope="session")
+def site_url(serve):
+    if not (SITE / "index.html").exists():
+        pytest.fail("no built site in _build/html: run `make book` first (make test does)")
+    return serve(SITE)
+
+
+# ---- one strict page -------------------------------------------------------------------------
 
 
 @pytest.fixture
-def offline_page(browser):
-    """A page whose every request to a host other than 127.0.0.1 is blocked and recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    log = PageLog()
+def new_page(browser, request):
+    """``new_page(**context_options) -> page``: a page in a fresh context (its own cache and
+    storage) with only 127.0.0.1 (and data:/blob: URLs) reachable. ``page.log`` records what
+    went wrong on every page of that context (``page.context.new_page()`` included); it must
+    be clean when the test ends."""
+    marker = request.node.get_closest_marker("console")
+    console = marker.args[0] if marker else "error"
+    contexts = []
 
-    def route(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith("data:") or host in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            log.blocked.append(route.request.url)
-            route.abort()
+    def new_page(*, init_script: str | None = None, **options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(**options)
+        if init_script:
+            context.add_init_script(init_script)
+        log = watch(context)
+        contexts.append((context, log))
+        page = context.new_page()
+        page.log = log
+        return page
 
-    def on_response(response):
-        if response.status >= 400:
-            log.failed.append(f"{response.status} {response.url}")
+    yield new_page
+    for context, _ in contexts:
+        context.close()
+    for _, log in contexts:
+        log.assert_clean(console)
 
-    context.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
-    page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-    page.on("response", on_response)
-    page.log = log
-    yield page
-    context.close()
+
+@pytest.fixture
+def offline_page(new_page):
+    """A page with every request to another host blocked and recorded (see ``new_page``)."""
+    return new_page()
+
+
+@pytest.fixture
+def page(new_page, site):
+    """A page (see ``new_page``) for a test module's own small site: its ``site`` fixture,
+    {"url": ..., ...}, is ``page.site``."""
+    pg = new_page(viewport={"width": 1100, "height": 900})
+    pg.site = site
+    return pg
 
 
 @pytest.fixture(scope="session")
@@ -106,28 +208,34 @@ def screenshots():
     return SCREENSHOTS
 
 
-# The anywidget front-end contract: ``render({model, el})`` draws ``model.get("html")`` into
-# ``el``, listens for ``change:html`` and returns a clean-up function. Shared by the tests of
-# every interactive element (quiz, head explorer).
-_RENDER_AS_ANYWIDGET = """async ([module, html, container]) => {
-    const mod = await import(module);
-    const listeners = {};
-    const model = {
-        get: (name) => (name === 'html' ? html : null),
-        on: (event, cb) => { listeners[event] = cb; },
-        off: (event) => { delete listeners[event]; },
-    };
-    const el = document.createElement('div');
-    el.className = 'widget-view';
-    document.querySelector(container).appendChild(el);
-    const cleanup = mod.default.render({ model, el });
-    if (typeof cleanup !== 'function' || !listeners['change:html']) {
-        throw new Error('render contract');
-    }
-}"""
+# ---- the built site, each page visited once ---------------------------------------------------
 
 
-def render_as_anywidget(page, module: str, html: str, container: str) -> None:
-    """Mount ``html`` in a ``.widget-view`` inside ``container`` through ``module``'s
-    anywidget ``render``; raises if the module breaks the render contract."""
-    page.evaluate(_RENDER_AS_ANYWIDGET, [module, html, container])
+@pytest.fixture(scope="session")
+def visit(browser, site_url):
+    """``visit(path) -> Visit``: the facts every page-level test reads, from one cold load."""
+    visits = {}
+
+    def visit(path: str):
+        if path not in visits:
+            visits[path] = visit_page(browser, site_url, path)
+        return visits[path]
+
+    return visit
+
+
+# ---- interactive elements as JupyterLab mounts them --------------------------------------------
+
+
+@pytest.fixture
+def render_as_anywidget():
+    """``render_as_anywidget(page, module, html, container)``: mount ``html`` in a
+    ``.widget-view`` inside ``container`` through ``module``'s anywidget ``render({model,
+    el})`` (draws ``model.get("html")``, listens for ``change:html``, returns a clean-up
+    function); raises if the module breaks that contract. Shared by every interactive element
+    (quiz, head explorer)."""
+
+    def render(page, module: str, html: str, container: str) -> None:
+        page.evaluate(script("render_as_anywidget"), [module, html, container])
+
+    return render

@@ -2,34 +2,26 @@
 
 The page mimics a lesson page of the site: pydata-sphinx-theme's stylesheet (when installed),
 the running example's explorer inside a notebook output, and a hostile cross-attention
-explorer straight on the page. Every request to another host is blocked and counted; console
-output, page errors, failed requests and dialogs fail the test. Chromium comes from the
-session's `browser` fixture (tests/browser/conftest.py).
+explorer straight on the page. Every request to another host is blocked; console output of
+any kind, page errors, failed requests and dialogs fail the test (the ``new_page`` fixture of
+conftest.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
-import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import render_as_anywidget
+from playwright.sync_api import expect
 
 import mha_lib
+from harness import globals_changed, injected_markup, site_page
 from mha_lib import data
-from mha_lib.explorer import render_explorer_html
+from mha_lib.explorer import STATIC_DIR, render_explorer_html
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-
-REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "mha_lib" / "explorer" / "static"
-SCREENSHOTS = REPO / "_build" / "screenshots"
+pytestmark = pytest.mark.console("all")
 
 EXAMPLE = data.running_example()
 TOKENS = list(EXAMPLE.tokens)
@@ -61,30 +53,14 @@ if _spec is not None and _spec.origin:
     )
     PYDATA_CSS = _candidate if _candidate.is_file() else None
 
-PAGE = """<!doctype html>
-<html lang="en" data-theme="light">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Explorer test page</title>
-<link rel="icon" href="data:,">
-{theme_css}<link rel="stylesheet" href="_static/mha_explorer.css">
-{script}<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 56em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222832; }}
-  html[data-theme="dark"] body {{ background: #14181e; color: #ced6dd; }}
-</style>
-</head>
-<body>
-<main class="bd-main"><div class="bd-content"><article class="bd-article">
-<h1>Lesson 06: Multiple heads</h1>
-<p>Some lesson text before the explorer.</p>
-{body}
-</article></div></main>
-</body>
-</html>
-"""
-SCRIPT = '<script type="module" src="_static/mha_explorer.js"></script>\n'
+MODULE = '<script type="module" src="_static/mha_explorer.js"></script>\n'
+STYLE = '<link rel="stylesheet" href="_static/mha_explorer.css">\n'
+THEME = f'<link rel="stylesheet" href="_static/styles/{PYDATA_CSS.name}">\n' if PYDATA_CSS else ""
+
+
+def lesson_page(body: str, module: str = MODULE) -> str:
+    body = "<p>Some lesson text before the explorer.</p>\n" + body
+    return site_page("Lesson 07: Multiple heads", body, head=THEME + STYLE + module, theme="light")
 
 
 # --- what the readout must say, computed here from the weights ---------------------------------
@@ -137,21 +113,8 @@ def test_expected_readouts_make_sense():
 # --- the site ----------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # signature of the base class
-        pass
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explorer_site")
-    (root / "_static" / "styles").mkdir(parents=True)
-    for name in ("mha_explorer.js", "mha_explorer.css"):
-        shutil.copy(STATIC / name, root / "_static" / name)
-    theme_css = ""
-    if PYDATA_CSS is not None:
-        shutil.copy(PYDATA_CSS, root / "_static" / "styles" / PYDATA_CSS.name)
-        theme_css = f'<link rel="stylesheet" href="_static/styles/{PYDATA_CSS.name}">\n'
+def site(serve_site):
     running = render_explorer_html(TOKENS, WEIGHTS, explorer_id=RUNNING)
     hostile = render_explorer_html(
         HOSTILE_TOKENS,
@@ -166,70 +129,14 @@ def site(tmp_path_factory):
         f"{running}</div></div>\n<p>Text between the explorers.</p>\n{hostile}"
     )
     pages = {
-        "index.html": (body, SCRIPT),
-        "bare.html": (body, ""),
-        "empty.html": ("<p>No explorer here; the widget test mounts one.</p>\n", SCRIPT),
+        "index.html": lesson_page(body),
+        "bare.html": lesson_page(body, module=""),
+        "empty.html": lesson_page("<p>No explorer here; the widget test mounts one.</p>\n"),
     }
-    for name, (content, script) in pages.items():
-        text = PAGE.format(theme_css=theme_css, script=script, body=content)
-        (root / name).write_text(text, encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "running_html": running}
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-def _new_page(browser, site, **context_args):
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, **context_args)
-    events = {"console": [], "pageerror": [], "blocked": [], "dialog": [], "failed": []}
-    prefix = site["url"] + "/"
-
-    def route(route):
-        url = route.request.url
-        if url.startswith((prefix, "data:")):
-            route.continue_()
-        else:
-            events["blocked"].append(url)
-            route.abort()
-
-    def on_response(response):
-        if response.status >= 400:
-            events["failed"].append(f"{response.status} {response.url}")
-
-    def on_dialog(dialog):
-        events["dialog"].append(dialog.message)
-        dialog.dismiss()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("console", lambda msg: events["console"].append(f"{msg.type}: {msg.text}"))
-    pg.on("pageerror", lambda err: events["pageerror"].append(str(err)))
-    pg.on("requestfailed", lambda req: events["failed"].append(req.url))
-    pg.on("response", on_response)
-    pg.on("dialog", on_dialog)
-    pg.events = events
-    pg.site = site
-    return context, pg
-
-
-def _assert_clean(events):
-    assert events["console"] == [], "console output"
-    assert events["pageerror"] == [], "page errors"
-    assert events["blocked"] == [], "requests to other hosts"
-    assert events["dialog"] == [], "a dialog opened"
-    assert events["failed"] == [], "failed requests"
-
-
-@pytest.fixture
-def page(browser, site):
-    context, pg = _new_page(browser, site)
-    yield pg
-    context.close()
-    _assert_clean(pg.events)
+    assets = {f"_static/{n}": STATIC_DIR / n for n in ("mha_explorer.js", "mha_explorer.css")}
+    if PYDATA_CSS:
+        assets[f"_static/styles/{PYDATA_CSS.name}"] = PYDATA_CSS
+    return {"url": serve_site(pages, assets), "running_html": running}
 
 
 def open_page(page, name="index.html"):
@@ -286,34 +193,30 @@ def expected_table(weights, tokens, keys):
 # --- tests -------------------------------------------------------------------------------------
 
 
-def test_tables_without_javascript(browser, site):
-    context, pg = _new_page(browser, site, java_script_enabled=False)
-    try:
-        pg.goto(f"{site['url']}/index.html")
-        running = explorer(pg)
-        expect(running.locator(".mha-explorer-caption")).to_have_text(
-            "Attention weights of 2 heads for the tokens: the quick brown fox jumps over "
-            "the lazy dog ."
+def test_tables_without_javascript(new_page, site):
+    pg = new_page(viewport={"width": 1100, "height": 900}, java_script_enabled=False)
+    pg.goto(f"{site['url']}/index.html")
+    running = explorer(pg)
+    expect(running.locator(".mha-explorer-caption")).to_have_text(
+        "Attention weights of 2 heads for the tokens: the quick brown fox jumps over "
+        "the lazy dog ."
+    )
+    tables = running.locator("table.mha-explorer-table")
+    expect(tables).to_have_count(2)
+    for h in range(2):
+        expect(tables.nth(h).locator("caption")).to_have_text(
+            f"Head {h}: attention weights, rows = queries (attending token), columns = keys"
         )
-        tables = running.locator("table.mha-explorer-table")
-        expect(tables).to_have_count(2)
-        for h in range(2):
-            expect(tables.nth(h).locator("caption")).to_have_text(
-                f"Head {h}: attention weights, rows = queries (attending token), columns = keys"
-            )
-            expect(tables.nth(h)).to_be_visible()
-        assert table_texts(running) == expected_table(WEIGHTS, TOKENS, TOKENS)
-        assert running.locator('th[scope="col"]').count() == 2 * 11
-        assert running.locator('th[scope="row"]').count() == 2 * 10
-        hostile = explorer(pg, HOSTILE_ID)
-        assert table_texts(hostile) == expected_table(HOSTILE_WEIGHTS, HOSTILE_TOKENS, HOSTILE_KEYS)
-        # Nothing was enhanced, nothing is hidden.
-        assert pg.locator("[data-hydrated]").count() == 0
-        assert pg.locator(".mha-explorer-ui, details").count() == 0
-        expect(hostile.locator(".mha-explorer-caption")).to_have_text(HOSTILE_CAPTION)
-    finally:
-        context.close()
-    _assert_clean(pg.events)
+        expect(tables.nth(h)).to_be_visible()
+    assert table_texts(running) == expected_table(WEIGHTS, TOKENS, TOKENS)
+    assert running.locator('th[scope="col"]').count() == 2 * 11
+    assert running.locator('th[scope="row"]').count() == 2 * 10
+    hostile = explorer(pg, HOSTILE_ID)
+    assert table_texts(hostile) == expected_table(HOSTILE_WEIGHTS, HOSTILE_TOKENS, HOSTILE_KEYS)
+    # Nothing was enhanced, nothing is hidden.
+    assert pg.locator("[data-hydrated]").count() == 0
+    assert pg.locator(".mha-explorer-ui, details").count() == 0
+    expect(hostile.locator(".mha-explorer-caption")).to_have_text(HOSTILE_CAPTION)
 
 
 def test_keyboard_only(page):
@@ -488,14 +391,8 @@ def test_hostile_tokens_are_text_and_cross_attention_works(page):
         "els => els.map(e => e.style.getPropertyValue('--w'))"
     )
     assert shades == ["0", "0", "0"]
-    counts = page.evaluate(
-        """() => ({scripts: document.scripts.length,
-                   injected: document.querySelectorAll(
-                       '.mha-explorer img, .mha-explorer iframe, .mha-explorer style,' +
-                       '.mha-explorer a, .mha-explorer b, .mha-explorer i,' +
-                       '.mha-explorer script:not(.mha-explorer-data)').length})"""
-    )
-    assert counts == {"scripts": 3, "injected": 0}  # the module + two data blocks
+    assert injected_markup(page, ".mha-explorer", ".mha-explorer-data") == 0
+    assert page.evaluate("() => document.scripts.length") == 3  # the module + two data blocks
     expect(page.locator("body")).to_be_visible()
 
 
@@ -530,14 +427,10 @@ def test_hydration_is_idempotent(page):
 
 
 def test_module_leaks_no_globals(page):
-    names = "() => Object.getOwnPropertyNames(window).sort()"
-    page.goto(f"{page.site['url']}/bare.html")
-    without = page.evaluate(names)
-    open_page(page)
-    assert page.evaluate(names) == without
+    assert globals_changed(page, f"{page.site['url']}/bare.html", open_page) == set()
 
 
-def test_anywidget_render_entry_point(page):
+def test_anywidget_render_entry_point(page, render_as_anywidget):
     """The module's default export works as an anywidget front-end (model.get('html'))."""
     page.goto(f"{page.site['url']}/empty.html")
     render_as_anywidget(page, "/_static/mha_explorer.js", page.site["running_html"], "article")
@@ -548,7 +441,7 @@ def test_anywidget_render_entry_point(page):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshot(page, theme):
+def test_screenshot(page, screenshots, theme):
     page.emulate_media(color_scheme=theme)
     open_page(page)
     page.evaluate(f"() => {{ document.documentElement.dataset.theme = '{theme}'; }}")
@@ -565,8 +458,7 @@ def test_screenshot(page, theme):
     expect(readout(page, HOSTILE_ID)).to_have_text(
         f"{hostile_sentence(0, 1)} {hostile_sentence(1, 1)}"
     )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"explorer_{theme}.png"
+    path = screenshots / f"explorer_{theme}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     # Text stays readable: the explorer inherits the text colour of where it is shown.

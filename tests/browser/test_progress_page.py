@@ -1,105 +1,48 @@
 """Progress that survives a reload, in a real browser, on a tiny site of our own.
 
-Two lesson pages carry quizzes rendered by ``render_quiz_html`` from banks in
-mha_lib/quiz/banks/ (the first two; a small made-up second bank while the course has only
-one), and a progress page carries the table of :mod:`mha_lib.quiz.progress`. All of it is
+Two lesson pages carry quizzes rendered by ``render_quiz_html`` from the course's first two
+banks, and a progress page carries the table of :mod:`mha_lib.quiz.progress`. All of it is
 served on 127.0.0.1 with ``mha_quiz.js``/``mha_quiz.css`` copied from the package; every
-request to another host is blocked and counted. Console output, page errors, failed requests
-and dialogs fail the test.
+request to another host is blocked. Console output of any kind, page errors, failed requests
+and dialogs fail the test (the ``new_page`` fixture of conftest.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import shutil
-import threading
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from mha_lib.quiz import load_bank, quiz_dir, render_quiz_html
+import quiz_driver as quiz
+from course import NOTEBOOKS
+from harness import site_page
+from mha_lib.quiz import STATIC_DIR, load_bank, quiz_dir, render_quiz_html
 from mha_lib.quiz.progress import STORAGE_KEY, lesson_quizzes, render_progress_html
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-
-REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "mha_lib" / "quiz" / "static"
-SCREENSHOTS = REPO / "_build" / "screenshots"
-
-DEMO_BANK = [
-    {
-        "id": "demo-heads-concatenated",
-        "type": "single",
-        "prompt": "What happens to the outputs of the heads before the output projection?",
-        "options": [
-            {"text": "They are summed.", "correct": False, "explain": "Summing mixes them."},
-            {"text": "They are concatenated.", "correct": True, "explain": "Side by side."},
-            {"text": "Only the best head is kept.", "correct": False, "explain": "All count."},
-        ],
-    },
-    {
-        "id": "demo-d-head",
-        "type": "numeric",
-        "prompt": "With `d_model = 8` and `num_heads = 2`, what is `d_head`?",
-        "answer": 4,
-        "explain": "8 / 2 = 4.",
-    },
-    {
-        "id": "demo-facts",
-        "type": "multiple",
-        "prompt": "Which statements are true?",
-        "options": [
-            {"text": "Each head has its own projections.", "correct": True, "explain": "Yes."},
-            {"text": "Heads share one attention matrix.", "correct": False, "explain": "No."},
-            {"text": "The output projection mixes heads.", "correct": True, "explain": "Yes."},
-        ],
-    },
-]
+pytestmark = pytest.mark.console("all")
 
 
 def _lesson_banks() -> dict[str, list[dict]]:
-    """The course's first two banks; a made-up second one while the course has only one."""
+    """The course's first two banks."""
     stems = sorted(p.stem for p in quiz_dir().glob("*.yml"))[:2]
-    assert stems and stems[0] == "01_input_vectors"
-    banks = {stem: load_bank(stem) for stem in stems}
-    if len(banks) < 2:
-        banks["02_demo"] = DEMO_BANK
-    return banks
+    assert len(stems) == 2 and stems[0] == "01_input_vectors"
+    return {stem: load_bank(stem) for stem in stems}
 
 
 BANKS = _lesson_banks()
 STEM_A, STEM_B = sorted(BANKS)
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="../_static/mha_quiz.css">
-<script type="module" src="../_static/mha_quiz.js"></script>
-<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222; }}
-  a {{ color: #0b57a4; }}
-  html[data-theme="dark"] body {{ background: #14181e; color: #e3e6ea; }}
-  html[data-theme="dark"] a {{ color: #8ab4f8; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p>{intro}</p>
-{body}
-</main>
-</body>
-</html>
-"""
+HEAD = (
+    '<link rel="stylesheet" href="../_static/mha_quiz.css">\n'
+    '<script type="module" src="../_static/mha_quiz.js"></script>\n'
+)
+
+
+def page_in_a_folder(title: str, intro: str, body: str) -> str:
+    return site_page(title, f"<p>{intro}</p>\n{body}", head=HEAD, static="../_static/")
+
 
 BLOCK_STORAGE = """
 Object.defineProperty(window, "localStorage", {
@@ -115,96 +58,37 @@ Storage.prototype.setItem = function () {
 NO_STORAGE = 'Object.defineProperty(window, "localStorage", {configurable: true, value: null});'
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # signature of the base class
-        pass
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("progress_site")
-    for folder in ("_static", "lessons", "book"):
-        (root / folder).mkdir()
-    for name in ("mha_quiz.js", "mha_quiz.css"):
-        shutil.copy(STATIC / name, root / "_static" / name)
+def site(serve_site):
     quiz_html = {stem: render_quiz_html(bank, stem) for stem, bank in BANKS.items()}
-    for stem, markup in quiz_html.items():
-        (root / "lessons" / f"{stem}.html").write_text(
-            PAGE.format(title=f"Lesson {stem}", intro="Lesson text.", body=markup),
-            encoding="utf-8",
-        )
-    (root / "lessons" / "empty.html").write_text(
-        PAGE.format(title="Empty", intro="The widget test mounts a quiz here.", body=""),
-        encoding="utf-8",
+    pages = {
+        f"lessons/{stem}.html": page_in_a_folder(f"Lesson {stem}", "Lesson text.", markup)
+        for stem, markup in quiz_html.items()
+    }
+    pages["lessons/empty.html"] = page_in_a_folder(
+        "Empty", "The widget test mounts a quiz here.", ""
     )
     lessons = lesson_quizzes(
-        BANKS, notebooks_dir=REPO / "notebooks", href=lambda stem: f"../lessons/{stem}.html"
+        BANKS, notebooks_dir=NOTEBOOKS, href=lambda stem: f"../lessons/{stem}.html"
     )
-    (root / "book" / "progress.html").write_text(
-        PAGE.format(
-            title="Your progress",
-            intro="What you have answered so far.",
-            body=render_progress_html(lessons),
-        ),
-        encoding="utf-8",
+    pages["book/progress.html"] = page_in_a_folder(
+        "Your progress", "What you have answered so far.", render_progress_html(lessons)
     )
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "quiz_html": quiz_html}
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    assets = {f"_static/{name}": STATIC_DIR / name for name in ("mha_quiz.js", "mha_quiz.css")}
+    return {"url": serve_site(pages, assets), "quiz_html": quiz_html}
 
 
 class Session:
-    """One browser context (one profile: its own localStorage) with every event recorded."""
+    """One browser context (one profile: its own localStorage); the ``new_page`` fixture
+    records what goes wrong on every page of it."""
 
-    def __init__(self, browser, site, init_script=None):
+    def __init__(self, new_page, site, init_script=None):
         self.site = site
-        self.events = {"console": [], "pageerror": [], "blocked": [], "dialog": [], "failed": []}
-        self.context = browser.new_context(viewport={"width": 1000, "height": 900})
-        if init_script:
-            self.context.add_init_script(init_script)
-        prefix = site["url"] + "/"
-
-        def route(route):
-            if route.request.url.startswith(prefix):
-                route.continue_()
-            else:
-                self.events["blocked"].append(route.request.url)
-                route.abort()
-
-        self.context.route("**/*", route)
-        self.page = self.new_page()
+        self.page = new_page(viewport={"width": 1000, "height": 900}, init_script=init_script)
+        self.context = self.page.context
 
     def new_page(self):
-        page = self.context.new_page()
-        events = self.events
-        page.on("console", lambda msg: events["console"].append(f"{msg.type}: {msg.text}"))
-        page.on("pageerror", lambda err: events["pageerror"].append(str(err)))
-        page.on("requestfailed", lambda req: events["failed"].append(req.url))
-        page.on(
-            "response",
-            lambda res: res.status >= 400 and events["failed"].append(f"{res.status} {res.url}"),
-        )
-
-        def on_dialog(dialog):
-            events["dialog"].append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        return page
-
-    def assert_clean(self):
-        assert self.events == {
-            "console": [],
-            "pageerror": [],
-            "blocked": [],
-            "dialog": [],
-            "failed": [],
-        }
+        return self.context.new_page()
 
     def lesson(self, stem, page=None):
         page = page or self.page
@@ -224,80 +108,31 @@ class Session:
 
 
 @pytest.fixture
-def session(browser, site):
-    sessions = []
-
-    def make(init_script=None):
-        sessions.append(Session(browser, site, init_script))
-        return sessions[-1]
-
-    yield make
-    for s in sessions:
-        s.context.close()
-    for s in sessions:
-        s.assert_clean()
+def session(new_page, site):
+    return lambda init_script=None: Session(new_page, site, init_script)
 
 
 # --- answering ------------------------------------------------------------------------------
 
 
-def answer_for(q, outcome):
-    """The learner's input that makes question `q` come out as `outcome`."""
-    kind, options = q["type"], q.get("options", [])
-    right = outcome == "correct"
-    if kind == "single":
-        return {next(k for k, o in enumerate(options) if o["correct"] == right)}
-    if kind == "multiple":
-        wanted = {k for k, o in enumerate(options) if o["correct"]}
-        return (
-            wanted
-            if right
-            else wanted | {next(k for k, o in enumerate(options) if not o["correct"])}
-        )
-    if kind == "numeric":
-        if outcome == "invalid":
-            return "seventy-two"
-        step = max(1.0, abs(q["answer"]), 10 * q.get("tolerance", 0))
-        return str(q["answer"] if right else q["answer"] + step)
-    if outcome == "invalid":
-        return "ten by eight"
-    dims = q["answer"] if right else [q["answer"][0] + 1, *q["answer"][1:]]
-    return "(" + ", ".join(map(str, dims)) + ")"
+answer_for = quiz.answer_for
 
 
 def question(page, qid):
-    return page.locator(f'[data-question-id="{qid}"]')
+    return quiz.question_box(page, qid)
 
 
 def feedback(page, qid):
-    return question(page, qid).locator(".mha-quiz-feedback")
+    return quiz.feedback(question(page, qid))
 
 
 def give(page, q, value, state):
-    loc = question(page, q["id"])
-    if isinstance(value, set):
-        for box in loc.locator("input[type=radio], input[type=checkbox]").all():
-            chosen = int(box.get_attribute("value")) in value
-            if box.get_attribute("type") == "checkbox":
-                box.set_checked(chosen)
-            elif chosen:
-                box.check()
-    else:
-        loc.locator("input[type=text]").fill(value)
-    loc.get_by_role("button", name="Check", exact=True).click()
+    quiz.give(question(page, q["id"]), value)
     expect(feedback(page, q["id"])).to_have_attribute("data-state", state)
 
 
 def shown_answer(page, q):
-    loc = question(page, q["id"])
-    if q["type"] in ("single", "multiple"):
-        return {
-            int(v)
-            for v in loc.locator("input[type=radio], input[type=checkbox]").evaluate_all(
-                "els => els.filter(e => e.checked).map(e => e.value)"
-            )
-        }
-    return loc.locator("input[type=text]").input_value()
+    return quiz.shown_answer(question(page, q["id"]), q)
 
 
 def plan_for(stem):
@@ -611,23 +446,15 @@ def test_stale_and_malformed_entries(session):
     assert table[STEM_A][:2] == ("1", "0")
 
 
-def test_anywidget_view_restores_and_never_throws(session):
+def test_anywidget_view_restores_and_never_throws(session, render_as_anywidget):
     """The widget front-end (JupyterLab) runs the same code: it restores, or quietly does not."""
-    mount = """async (html) => {
-        const mod = await import('/_static/mha_quiz.js');
-        const model = { get: (n) => (n === 'html' ? html : null), on() {}, off() {} };
-        const el = document.createElement('div');
-        el.className = 'widget-view';
-        document.querySelector('main').appendChild(el);
-        mod.default.render({ model, el });
-    }"""
     q = BANKS[STEM_B][0]
     for script in (None, BLOCK_STORAGE):
         s = session(script)
         page = s.lesson(STEM_B)
         give(page, q, answer_for(q, "correct"), "correct")
         page.goto(f"{s.site['url']}/lessons/empty.html")
-        page.evaluate(mount, s.site["quiz_html"][STEM_B])
+        render_as_anywidget(page, "/_static/mha_quiz.js", s.site["quiz_html"][STEM_B], "main")
         view = page.locator(f'.widget-view [data-mha-quiz="{STEM_B}"]')
         expect(view).to_have_attribute("data-hydrated", "true")
         fb = view.locator(f'[data-question-id="{q["id"]}"] .mha-quiz-feedback')
@@ -639,7 +466,7 @@ def test_anywidget_view_restores_and_never_throws(session):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_progress_page_screenshot(session, theme):
+def test_progress_page_screenshot(session, screenshots, theme):
     s = session()
     plans = {STEM_A: plan_for(STEM_A), STEM_B: {BANKS[STEM_B][0]["id"]: "correct"}}
     for stem, plan in plans.items():
@@ -647,8 +474,7 @@ def test_progress_page_screenshot(session, theme):
     page = s.progress()
     page.evaluate("t => { document.documentElement.dataset.theme = t; }", theme)
     page.get_by_role("button", name="Reset progress").focus()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"progress_{theme}.png"
+    path = screenshots / f"progress_{theme}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     colours = page.evaluate(
@@ -662,5 +488,5 @@ def test_progress_page_screenshot(session, theme):
     page.keyboard.press("Enter")
     expect(page.locator(".mha-progress-confirm")).to_be_visible()
     page.locator(".mha-progress").screenshot(
-        path=str(SCREENSHOTS / f"progress_confirm_{theme}.png")
+        path=str(screenshots / f"progress_confirm_{theme}.png")
     )

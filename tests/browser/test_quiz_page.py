@@ -1,31 +1,25 @@
 """The quiz in a real browser: static markup + mha_quiz.js/css, served on 127.0.0.1 only.
 
-Chromium: $MHA_CHROMIUM, else /usr/bin/chromium, else Playwright's bundled browser.
-Every request to another host is blocked and counted; console output, page errors and
-dialogs (alert) fail the test.
+Every request to another host is blocked; console output of any kind, page errors, failed
+requests and dialogs (alert) fail the test (the ``new_page`` fixture of conftest.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from conftest import render_as_anywidget
+from playwright.sync_api import expect
 
-from mha_lib.quiz import load_bank, render_quiz_html
+from harness import globals_changed, injected_markup, script, site_page
+from mha_lib.quiz import STATIC_DIR, load_bank, render_quiz_html
+from quiz_driver import (
+    answer_for,
+    check_button,
+    feedback,
+    give,
+    right_options,
+)
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-
-REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "mha_lib" / "quiz" / "static"
-SCREENSHOTS = REPO / "_build" / "screenshots"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+pytestmark = pytest.mark.console("all")
 
 LESSON = load_bank("01_input_vectors")
 BY_ID = {q["id"]: q for q in LESSON}
@@ -66,131 +60,27 @@ HOSTILE = [
     },
 ]
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Quiz test page</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="_static/mha_quiz.css">
-<script type="module" src="_static/mha_quiz.js"></script>
-<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 52em; margin: 1em auto;
-         padding: 0 1em; background: #fff; color: #222; }}
-  @media (prefers-color-scheme: dark) {{
-    body {{ background: #14181e; color: #e3e6ea; }}
-  }}
-</style>
-</head>
-<body>
-<main>
-<h1>Lesson 01: Input vectors</h1>
-<p>Some lesson text before the quiz.</p>
-{body}
-</main>
-</body>
-</html>
-"""
+MODULE = '<script type="module" src="_static/mha_quiz.js"></script>\n'
+STYLE = '<link rel="stylesheet" href="_static/mha_quiz.css">\n'
 
 
-def _chromium_path() -> str | None:
-    env = os.environ.get("MHA_CHROMIUM")
-    if env:
-        return env
-    if Path("/usr/bin/chromium").exists():
-        return "/usr/bin/chromium"
-    return None
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # signature of the base class
-        pass
+def lesson_page(body: str, module: str = MODULE) -> str:
+    body = "<p>Some lesson text before the quiz.</p>\n" + body
+    return site_page("Lesson 01: Input vectors", body, head=STYLE + module)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("quiz_site")
-    (root / "_static").mkdir()
-    for name in ("mha_quiz.js", "mha_quiz.css"):
-        shutil.copy(STATIC / name, root / "_static" / name)
+def site(serve_site):
     lesson_html = render_quiz_html(LESSON, "01_input_vectors")
     hostile_html = render_quiz_html(HOSTILE, "hostile")
     pages = {
-        "index.html": lesson_html + "<p>Text between quizzes.</p>\n" + hostile_html,
-        "twice.html": lesson_html + lesson_html,
-        "empty.html": "<p>No quiz here; the widget test mounts one.</p>",
+        "index.html": lesson_page(lesson_html + "<p>Text between quizzes.</p>\n" + hostile_html),
+        "twice.html": lesson_page(lesson_html + lesson_html),
+        "empty.html": lesson_page("<p>No quiz here; the widget test mounts one.</p>"),
+        "bare.html": lesson_page(lesson_html, module=""),
     }
-    bare = PAGE.replace('<script type="module" src="_static/mha_quiz.js"></script>\n', "")
-    assert bare != PAGE
-    (root / "bare.html").write_text(bare.format(body=lesson_html), encoding="utf-8")
-    for name, body in pages.items():
-        (root / name).write_text(PAGE.format(body=body), encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "lesson_html": lesson_html}
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def quiz_browser(request):
-    try:
-        manager = sync_api.sync_playwright()
-        playwright = manager.start()
-    except sync_api.Error as exc:
-        # Playwright's sync API allows one instance per thread: if another test module of
-        # this session already runs one (a session-scoped `browser` fixture), use its browser.
-        if "asyncio loop" not in str(exc):
-            raise
-        yield request.getfixturevalue("browser")
-        return
-    browser = playwright.chromium.launch(
-        executable_path=_chromium_path(), args=LAUNCH_ARGS, headless=True
-    )
-    try:
-        yield browser
-    finally:
-        browser.close()
-        playwright.stop()
-
-
-@pytest.fixture
-def page(quiz_browser, site):
-    context = quiz_browser.new_context(viewport={"width": 1000, "height": 900})
-    events = {"console": [], "pageerror": [], "blocked": [], "dialog": [], "failed": []}
-    prefix = site["url"] + "/"
-
-    def route(route):
-        if route.request.url.startswith(prefix):
-            route.continue_()
-        else:
-            events["blocked"].append(route.request.url)
-            route.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("console", lambda msg: events["console"].append(f"{msg.type}: {msg.text}"))
-    pg.on("pageerror", lambda err: events["pageerror"].append(str(err)))
-    pg.on("requestfailed", lambda req: events["failed"].append(req.url))
-
-    def on_dialog(dialog):
-        events["dialog"].append(dialog.message)
-        dialog.dismiss()
-
-    pg.on("dialog", on_dialog)
-    pg.events = events
-    pg.site = site
-    yield pg
-    context.close()
-    assert events["console"] == [], "console output"
-    assert events["pageerror"] == [], "page errors"
-    assert events["blocked"] == [], "requests to other hosts"
-    assert events["dialog"] == [], "a dialog opened"
-    assert events["failed"] == [], "failed requests"
+    assets = {f"_static/{name}": STATIC_DIR / name for name in ("mha_quiz.js", "mha_quiz.css")}
+    return {"url": serve_site(pages, assets), "lesson_html": lesson_html}
 
 
 def open_page(page, name="index.html"):
@@ -202,63 +92,14 @@ def question(page, qid, quiz="01_input_vectors"):
     return page.locator(f'[data-mha-quiz="{quiz}"] [data-question-id="{qid}"]')
 
 
-def feedback(q):
-    return q.locator(".mha-quiz-feedback")
-
-
-def check_button(q):
-    return q.get_by_role("button", name="Check", exact=True)
-
-
-def choose(q, indices):
-    """Set the choice inputs so that exactly the bank indices `indices` are selected."""
-    inputs = q.locator("input[type=radio], input[type=checkbox]")
-    for k in range(inputs.count()):
-        box = q.locator(f'input[value="{k}"]')
-        if box.get_attribute("type") == "checkbox":
-            box.set_checked(k in indices)
-        elif k in indices:
-            box.check()
-
-
 def correct_indices(qid, bank=BY_ID):
-    return {k for k, o in enumerate(bank[qid]["options"]) if o["correct"]}
-
-
-def wrong_answers(q):
-    """A wrong answer for each type (for multiple: a correct one missed AND a wrong one chosen)."""
-    options = q.get("options", [])
-    if q["type"] == "single":
-        return {min(k for k, o in enumerate(options) if not o["correct"])}
-    if q["type"] == "multiple":
-        right = sorted(k for k, o in enumerate(options) if o["correct"])
-        wrong = [k for k, o in enumerate(options) if not o["correct"]]
-        return set(right[1:]) | {wrong[0]}
-    if q["type"] == "numeric":
-        return str(q["answer"] + 1)
-    dims = [q["answer"][0] + 1, *q["answer"][1:]]
-    return "(" + ", ".join(str(d) for d in dims) + ")"
+    return right_options(bank[qid])
 
 
 def words(text, n=6):
     """The first n words of bank text as the browser shows it (backticks become <code>)."""
     return " ".join(text.replace("`", "").split()[:n])
 
-
-def right_answer(q):
-    if q["type"] in ("single", "multiple"):
-        return correct_indices(q["id"], {q["id"]: q})
-    if q["type"] == "numeric":
-        return str(q["answer"])
-    return "(" + ", ".join(str(d) for d in q["answer"]) + ")"
-
-
-def answer(page_q, value):
-    if isinstance(value, set):
-        choose(page_q, value)
-    else:
-        page_q.locator("input[type=text]").fill(value)
-    check_button(page_q).click()
 
 
 # --- tests ----------------------------------------------------------------------------------
@@ -270,11 +111,11 @@ def test_every_question_wrong_then_right(page):
         loc = question(page, q["id"])
         fb = feedback(loc)
         assert fb.get_attribute("data-state") is None
-        answer(loc, wrong_answers(q))
+        give(loc, answer_for(q, "incorrect"))
         expect(fb).to_have_attribute("data-state", "incorrect")
         expect(fb).to_contain_text("✗ Not quite.")
         assert fb.inner_text().startswith("✗ Not quite.")
-        answer(loc, right_answer(q))
+        give(loc, answer_for(q, "correct"))
         expect(fb).to_have_attribute("data-state", "correct")
         assert fb.inner_text().startswith("✓ Correct.")
         if q["type"] in ("numeric", "shape"):
@@ -286,7 +127,7 @@ def test_choice_feedback_explains_each_chosen_option(page):
     q = BY_ID["inputs-matrix-facts"]
     loc = question(page, q["id"])
     right = sorted(correct_indices(q["id"]))
-    answer(loc, {right[0]})
+    give(loc, {right[0]})
     fb = feedback(loc)
     expect(fb).to_have_attribute("data-state", "incorrect")
     missed = len(right) - 1
@@ -299,7 +140,7 @@ def test_choice_feedback_explains_each_chosen_option(page):
     single = BY_ID["inputs-repeated-the-rows"]
     loc = question(page, single["id"])
     wrong = next(k for k, o in enumerate(single["options"]) if not o["correct"])
-    answer(loc, {wrong})
+    give(loc, {wrong})
     expect(feedback(loc)).to_contain_text(words(single["options"][wrong]["explain"]))
 
 
@@ -342,12 +183,12 @@ def test_invalid_text_answers(page, qid):
     fb = feedback(loc)
     box = loc.locator("input[type=text]")
     for value in INVALID[qid]:
-        answer(loc, value)
+        give(loc, value)
         expect(fb, f"{value!r} should be invalid").to_have_attribute("data-state", "invalid")
         assert fb.inner_text().startswith("Invalid answer:"), value
         expect(box).to_have_attribute("aria-invalid", "true")
         # A valid answer afterwards is graded and clears the invalid marker.
-        answer(loc, right_answer(BY_ID[qid]))
+        give(loc, answer_for(BY_ID[qid], "correct"))
         expect(fb, f"after {value!r}").to_have_attribute("data-state", "correct")
         assert box.get_attribute("aria-invalid") is None
 
@@ -368,9 +209,9 @@ def graded(page, quiz, qid, cases):
     loc = question(page, qid, quiz=quiz)
     fb = feedback(loc)
     for value, state in cases:
-        answer(loc, "not an answer")
+        give(loc, "not an answer")
         expect(fb).to_have_attribute("data-state", "invalid")
-        answer(loc, value)
+        give(loc, value)
         expect(fb, f"{value!r} should be {state}").to_have_attribute("data-state", state)
 
 
@@ -466,15 +307,7 @@ def test_double_click_and_repeated_checks(page):
 
 
 def _focused(page):
-    return page.evaluate(
-        """() => {
-            const a = document.activeElement;
-            const q = a && a.closest('[data-question-id]');
-            return {tag: a.tagName, type: a.type || null, value: a.value || null,
-                    text: a.textContent, question: q ? q.dataset.questionId : null,
-                    checked: !!a.checked};
-        }"""
-    )
+    return page.evaluate(script("quiz_focus"))
 
 
 def test_keyboard_only(page):
@@ -538,32 +371,22 @@ def test_hostile_text_is_shown_as_text(page):
     )
     expect(hostile.get_by_text("<script>alert('option')</script>")).to_be_visible()
     expect(hostile.get_by_text("<iframe src=https://example.com/></iframe>")).to_be_visible()
-    counts = page.evaluate(
-        """() => ({scripts: document.scripts.length,
-                   injected: document.querySelectorAll(
-                       '[data-mha-quiz] img, [data-mha-quiz] iframe, [data-mha-quiz] style,' +
-                       '[data-mha-quiz] a, [data-mha-quiz] base, [data-mha-quiz] link,' +
-                       '[data-mha-quiz] script:not(.mha-quiz-key)').length})"""
-    )
-    assert counts == {"scripts": 3, "injected": 0}  # the module + two answer keys
+    assert injected_markup(page, "[data-mha-quiz]", ".mha-quiz-key") == 0
+    assert page.evaluate("() => document.scripts.length") == 3  # the module + two answer keys
     loc = question(page, "hostile-single", quiz="hostile")
-    answer(loc, {0})
+    give(loc, {0})
     fb = feedback(loc)
     expect(fb).to_have_attribute("data-state", "correct")
     expect(fb).to_contain_text("Right </script><script>alert(3)</script> <!-- not a comment")
     expect(fb).to_contain_text("Overall </SCRIPT> <style>body{display:none}</style>")
-    answer(loc, {1})
+    give(loc, {1})
     expect(fb).to_contain_text("Wrong <img src=https://example.com/x.png onerror=alert(4)>")
     expect(page.locator("body")).to_be_visible()
     assert page.evaluate("() => document.querySelectorAll('img, iframe').length") == 0
 
 
-def test_options_are_shuffled_but_keep_their_values(quiz_browser, site):
-    context = quiz_browser.new_context()
-    context.route(
-        "**/*", lambda r: r.continue_() if r.request.url.startswith(site["url"]) else r.abort()
-    )
-    pg = context.new_page()
+def test_options_are_shuffled_but_keep_their_values(new_page, site):
+    pg = new_page()
     orders = set()
     for _ in range(12):
         pg.goto(f"{site['url']}/index.html")
@@ -573,7 +396,6 @@ def test_options_are_shuffled_but_keep_their_values(quiz_browser, site):
         )
         assert sorted(values) == sorted(f"{k}:mhaq-inputs-matrix-facts-{k}" for k in range(5))
         orders.add(tuple(values))
-    context.close()
     assert len(orders) > 1, "options were never shuffled"
     assert any(order[0] != "0:mhaq-inputs-matrix-facts-0" for order in orders)
 
@@ -599,11 +421,7 @@ def test_hydration_is_idempotent(page):
 
 
 def test_module_leaks_no_globals(page):
-    names = "() => Object.getOwnPropertyNames(window).sort()"
-    page.goto(f"{page.site['url']}/bare.html")
-    without = page.evaluate(names)
-    open_page(page)
-    assert page.evaluate(names) == without
+    assert globals_changed(page, f"{page.site['url']}/bare.html", open_page) == set()
 
 
 def test_two_copies_of_a_quiz_do_not_interfere(page):
@@ -626,33 +444,32 @@ def test_two_copies_of_a_quiz_do_not_interfere(page):
     expect(feedback(second)).to_have_attribute("data-state", "incorrect")
 
 
-def test_anywidget_render_entry_point(page):
+def test_anywidget_render_entry_point(page, render_as_anywidget):
     """The module's default export works as an anywidget front-end (model.get('html'))."""
     page.goto(f"{page.site['url']}/empty.html")
     render_as_anywidget(page, "/_static/mha_quiz.js", page.site["lesson_html"], "main")
     quiz = page.locator('.widget-view [data-mha-quiz="01_input_vectors"]')
     expect(quiz).to_have_attribute("data-hydrated", "true")
     loc = quiz.locator('[data-question-id="inputs-similarity-shape"]')
-    answer(loc, "10x10")
+    give(loc, "10x10")
     expect(feedback(loc)).to_have_attribute("data-state", "correct")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshot(page, scheme):
+def test_screenshot(page, screenshots, scheme):
     page.emulate_media(color_scheme=scheme)
     open_page(page)
-    answer(
+    give(
         question(page, "inputs-repeated-the-rows"),
         {correct_indices("inputs-repeated-the-rows").pop()},
     )
     q2 = BY_ID["inputs-matrix-facts"]
-    answer(question(page, q2["id"]), wrong_answers(q2))
-    answer(question(page, "inputs-x-shape"), "ten by eight")
+    give(question(page, q2["id"]), answer_for(q2, "incorrect"))
+    give(question(page, "inputs-x-shape"), "ten by eight")
     q = question(page, "inputs-similarity-shape")
     q.locator("input[type=text]").focus()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if scheme == "light" else "_dark"
-    path = SCREENSHOTS / f"quiz_page{suffix}.png"
+    path = screenshots / f"quiz_page{suffix}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     # Text stays readable: the quiz inherits the page's text colour in both schemes.

@@ -1,119 +1,346 @@
 """The built site in a real Chromium, with every host but 127.0.0.1 blocked.
 
-For each lesson: the page loads with no console error and no request elsewhere, its figures have
-loaded and carry alt text, and every quiz question is answered wrong, then right, through the
-DOM contract (data-question-id, fieldset/legend, inputs by bank index, "Check", data-state).
+Every page of ``_build/html`` (found by walking it, not only the table of contents: lessons,
+prose pages, index and search pages, the root redirect) is visited once (see
+``harness.Visit``); the page-level tests here read that visit: no request to another host, no
+console error or warning, no page error, no failed request (the theme's own messages
+included: they are configured away at the source, not filtered here); math is MathML drawn by
+the browser, none left as TeX; each lesson's figures load and carry alt text, and its notebook
+can be downloaded. Every internal link, image, script and stylesheet resolves, and every
+``#fragment`` exists on its target page. (Search, from the keyboard and offline, is tested
+with its accessibility in test_accessibility.py.)
+
+On each lesson page a reader then works through the whole quiz (one page load): the bank's
+text is shown as text; "Check" with nothing chosen says so; every question answered right
+with the keyboard alone, with a visible focus ring at every stop; hostile text answers
+(empty, letters, 1e999, NaN, a double click on "Check") give the invalid state and nothing
+else; every question answered wrong, then right, with the mouse, the feedback saying in words
+what its colour says.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import urllib.error
+import urllib.request
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import pytest
-import yaml
+from playwright.sync_api import expect
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from course import QUIZZES, REPO, lesson_paths, toc_files
+from course import REPO, SITE, bank, lesson_stems, site_pages, toc_files
+from harness import injected_markup, script
+from html_tree import parse
+from quiz_driver import (
+    answer_for,
+    check_button,
+    feedback,
+    give_and_expect,
+    right_options,
+)
 
-LESSONS = [p.stem for p in lesson_paths()]
-PAGES = toc_files()
+LESSONS = lesson_stems()
+PAGES = site_pages() or ["(no built site in _build/html: run make book)"]
+TOC_PAGES = [f"{doc}.html" for doc in toc_files()]
+FEEDBACK_WORDS = {
+    "correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:"
+}
+
+pytestmark = pytest.mark.console("warning")
 
 
-def _bank(stem):
-    return yaml.safe_load((QUIZZES / f"{stem}.yml").read_text(encoding="utf-8"))
+def test_the_page_list_covers_the_whole_site():
+    assert SITE.is_dir(), "no built site in _build/html: run make book"
+    expected = set(TOC_PAGES) | {"index.html", "search.html"}
+    assert expected <= set(PAGES), f"pages missing from the build: {sorted(expected - set(PAGES))}"
+    assert "genindex.html" in PAGES
 
 
-def _answer(page, question, right: bool):
-    box = page.locator(f'[data-question-id="{question["id"]}"]')
-    kind = question["type"]
-    if kind in ("single", "multiple"):
-        if kind == "multiple":
-            for checkbox in box.locator("input[type=checkbox]").all():
-                checkbox.uncheck()
-        options = question["options"]
-        if kind == "single":
-            wanted = [i for i, o in enumerate(options) if o["correct"] == right][:1]
-        elif right:
-            wanted = [i for i, o in enumerate(options) if o["correct"]]
-        else:
-            wanted = [i for i, o in enumerate(options) if not o["correct"]][:1]
-        for index in wanted:
-            box.locator(f'input[value="{index}"]').check()
-    else:
-        answer = question["answer"]
-        if kind == "shape":
-            dims = answer if right else [d + 1 for d in answer]
-            text = "(" + ", ".join(str(d) for d in dims) + ")"
-        else:
-            text = repr(answer if right else answer * 2 + 7)
-        box.locator('input[type="text"]').fill(text)
-    box.get_by_role("button", name="Check").click()
-    feedback = box.locator('[aria-live="polite"]')
-    expected = "correct" if right else "incorrect"
-    feedback.and_(page.locator(f'[data-state="{expected}"]')).wait_for(timeout=3000)
-    return feedback
+# ---- every page, from its one visit ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_is_offline_and_quiet(visit, path):
+    visit(path).log.assert_clean(console="warning")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_math_is_mathml(visit, path):
+    """Math is MathML made at build time: drawn by the browser, no script, no network."""
+    facts = visit(path).facts
+    math = facts["math"]
+    assert math["errors"] == 0, "a TeX error"
+    assert math["empty"] == 0 and math["displayWithoutMath"] == 0, f"unrendered math: {math}"
+    for tex in ("$$", "\\frac", "\\(", "\\["):
+        assert tex not in facts["mainText"], f"math left as TeX source ({tex})"
+
+
+@pytest.mark.parametrize("path", TOC_PAGES)
+def test_course_page_renders(visit, path):
+    facts = visit(path).facts
+    assert len(facts["mainText"]) > 300, f"{path} renders almost nothing"
+    candidates = [(REPO / path).with_suffix(suffix) for suffix in (".md", ".ipynb")]
+    source = next(p for p in candidates if p.exists())
+    if "$" in source.read_text(encoding="utf-8"):
+        assert facts["math"]["visible"] > 0, f"{path}: no rendered math is visible"
 
 
 @pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_quiz_wrong_then_right(offline_page, site_url, screenshots, stem):
+def test_lesson_figures_load_with_alt_text(visit, stem):
+    images = [i for i in visit(f"notebooks/{stem}.html").facts["images"] if i["inMain"]]
+    assert len(images) >= 1, "every lesson has at least one figure"
+    for image in images:
+        assert image["loaded"], f"image not loaded: {image['src']}"
+        assert len(image["alt"] or "") >= 40, f"figure without real alt text: {image['src']}"
+
+
+@pytest.mark.parametrize("stem", LESSONS)
+def test_lesson_notebook_can_be_downloaded(visit, site_url, stem):
+    hrefs = visit(f"notebooks/{stem}.html").facts["downloads"]
+    links = [h for h in hrefs if h.endswith(f"{stem}.ipynb")]
+    assert links, "the download button offers the .ipynb"
+    status, body, _ = _fetch(urljoin(f"{site_url}/notebooks/{stem}.html", links[0]))
+    assert status == 200
+    assert b'"cells"' in body and b'"nbformat"' in body, "the download is the notebook itself"
+
+
+def test_root_redirect_is_a_complete_page():
+    text = (SITE / "index.html").read_text(encoding="utf-8")
+    root = f"{toc_files()[0]}.html"
+    assert text.startswith("<!DOCTYPE html>")
+    assert '<html lang="en">' in text and "<title>Multi-Head Attention" in text
+    assert f'content="0; url={root}"' in text and f'<a href="{root}">' in text
+
+
+def test_root_redirects_to_the_first_page(offline_page, site_url):
+    offline_page.goto(f"{site_url}/index.html")
+    offline_page.wait_for_url(f"{site_url}/{TOC_PAGES[0]}")
+    offline_page.wait_for_load_state("networkidle")
+    offline_page.log.assert_clean(console="warning")
+
+
+# ---- links -------------------------------------------------------------------------------------
+
+LINKING_TAGS = {"a", "area", "link", "img", "script", "source", "iframe", "video", "audio"}
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _fetch(url: str) -> tuple[int, bytes, str]:
+    try:
+        with _NO_PROXY.open(url, timeout=10) as response:
+            return response.status, response.read(), response.headers.get_content_type()
+    except urllib.error.HTTPError as error:
+        return error.code, b"", ""
+    except urllib.error.URLError:
+        return 0, b"", ""
+
+
+def _references(tree):
+    """(tag, url) of every href/src/srcset of the linking elements."""
+    for node in tree.iter():
+        if node.tag not in LINKING_TAGS:
+            continue
+        for name in ("href", "src"):
+            if node.attrs.get(name):
+                yield node.tag, node.attrs[name]
+        for candidate in (node.attrs.get("srcset") or "").split(","):
+            if candidate.strip():
+                yield node.tag, candidate.split()[0]
+
+
+def _ids(tree) -> set[str]:
+    ids = {n.attrs["id"] for n in tree.iter() if n.attrs.get("id")}
+    return ids | {n.attrs["name"] for n in tree.find_all("a", name=True) if n.attrs["name"]}
+
+
+def test_internal_links_and_fragments_resolve(site_url):
+    fetched: dict[str, tuple[int, set[str] | None]] = {}
+
+    def target(url):
+        if url not in fetched:
+            status, body, kind = _fetch(url)
+            ids = None
+            if status == 200 and kind == "text/html":
+                ids = _ids(parse(body.decode("utf-8"), strict=False))
+            fetched[url] = (status, ids)
+        return fetched[url]
+
+    site = urlparse(site_url).netloc
+    problems, checked, fragments, external = [], 0, 0, set()
+    for path in PAGES:
+        page_url = f"{site_url}/{path}"
+        status, body, _ = _fetch(page_url)
+        assert status == 200, f"{path}: HTTP {status}"
+        for tag, ref in _references(parse(body.decode("utf-8"), strict=False)):
+            url = urljoin(page_url, ref)
+            if urlparse(url).scheme in {"mailto", "javascript", "data", "tel"}:
+                continue
+            address, fragment = urldefrag(url)
+            if urlparse(address).netloc != site:
+                if tag in {"a", "area"}:
+                    external.add(address)  # followed by a reader when online
+                else:
+                    problems.append(f"{path}: <{tag}> loads {url} from another host")
+                continue
+            checked += 1
+            status, ids = target(urlparse(address)._replace(query="").geturl())
+            if status != 200:
+                problems.append(f"{path}: <{tag}> {ref} -> HTTP {status}")
+            elif fragment and ids is not None:
+                fragments += 1
+                if unquote(fragment) not in ids:
+                    problems.append(f"{path}: <{tag}> {ref} -> no id {unquote(fragment)!r} there")
+    print(f"\n{checked} internal references ({fragments} with a #fragment) on {len(PAGES)} "
+          f"pages checked; {len(external)} external links not followed (offline)")
+    assert checked > 100 and fragments > 10
+    assert problems == [], "\n".join(problems)
+
+
+# ---- a reader works through each lesson's quiz --------------------------------------------------
+
+
+def _as_shown(text: str) -> str:
+    """Bank text as the page shows it: `code` spans lose their backticks, spaces collapse."""
+    return " ".join(str(text).replace("`", "").split())
+
+
+def _shown_as_text(page, questions):
+    """Bank text reaches the page escaped: `->`, `T > 0` and friends appear literally, and
+    no markup comes in with it."""
+    boxes = page.locator("[data-question-id]")
+    assert boxes.count() == len(questions)
+    for box in boxes.all():
+        question = questions[box.get_attribute("data-question-id")]
+        legend = box.locator("fieldset legend")
+        number = legend.locator(".mha-quiz-qnum").inner_text()
+        assert _as_shown(legend.inner_text()) == _as_shown(f"{number} {question['prompt']}")
+        for index, option in enumerate(question.get("options", [])):
+            input_id = box.locator(f'input[value="{index}"]').get_attribute("id")
+            label = box.locator(f'label[for="{input_id}"]')
+            assert _as_shown(label.inner_text()) == _as_shown(option["text"])
+        # Live regions exist, empty, before anything is announced in them.
+        assert feedback(box).get_attribute("aria-live") in ("polite", "assertive")
+        assert feedback(box).inner_text().strip() == ""
+        assert feedback(box).get_attribute("data-state") is None
+    assert injected_markup(page, "[data-mha-quiz]", ".mha-quiz-key") == 0
+
+
+def _expect_state(box, state: str) -> str:
+    expect(feedback(box)).to_have_attribute("data-state", state)
+    text = feedback(box).inner_text()
+    assert text.startswith(FEEDBACK_WORDS[state]), (state, text)
+    return text
+
+
+def _check_with_nothing_chosen(page, questions):
+    for box in page.locator("[data-question-id]").all():
+        if questions[box.get_attribute("data-question-id")]["type"] in ("single", "multiple"):
+            check_button(box).dblclick()
+            _expect_state(box, "invalid")
+
+
+def _focused(page):
+    state = page.evaluate(script("quiz_focus"))
+    assert state["ring"], f"no visible focus ring on {state}"
+    return state
+
+
+def _by_keyboard_alone(page, questions):
+    """Tab to each question, choose with Space and the arrow keys or type, Tab to "Check",
+    Enter: every question ends up correct, and every stop shows its focus ring."""
+    # Start where a reader arrives at the quiz: on its title (not focusable), then Tab.
+    page.locator("[data-mha-quiz] .mha-quiz-title").first.click()
+    order = page.locator("[data-question-id]").evaluate_all(
+        "qs => qs.map(q => q.dataset.questionId)"
+    )
+    for qid in order:
+        question = questions[qid]
+        page.keyboard.press("Tab")
+        state = _focused(page)
+        assert state["question"] == qid, f"Tab went to {state}, not into {qid}"
+        if question["type"] == "single":
+            assert state["type"] == "radio"
+            page.keyboard.press("Space")
+            assert _focused(page)["checked"]
+            target = str(min(right_options(question)))
+            for _ in range(len(question["options"])):
+                if _focused(page)["value"] == target:
+                    break
+                page.keyboard.press("ArrowDown")
+            state = _focused(page)
+            assert state["value"] == target and state["checked"]
+        elif question["type"] == "multiple":
+            wanted = {str(i) for i in right_options(question)}
+            assert state["type"] == "checkbox"
+            while (state := _focused(page))["type"] == "checkbox":
+                if state["checked"] != (state["value"] in wanted):
+                    page.keyboard.press("Space")
+                    assert _focused(page)["checked"] == (state["value"] in wanted)
+                page.keyboard.press("Tab")  # the next option, then "Check"
+        else:
+            assert state["type"] == "text"
+            page.keyboard.type(answer_for(question, "correct"))
+        if question["type"] != "multiple":
+            page.keyboard.press("Tab")
+        state = _focused(page)
+        assert state["tag"] == "BUTTON" and state["text"] == "Check" and state["question"] == qid
+        page.keyboard.press("Enter")
+        _expect_state(page.locator(f'[data-question-id="{qid}"]'), "correct")
+
+
+HOSTILE = ["", "   ", "letters", "1e999", "NaN"]
+
+
+def _hostile_answers(page, questions):
+    """Hostile text answers give the invalid state; a double click changes nothing."""
+    text_questions = 0
+    for box in page.locator("[data-question-id]").all():
+        question = questions[box.get_attribute("data-question-id")]
+        if question["type"] not in ("numeric", "shape"):  # chosen right by the keyboard
+            check_button(box).click()
+            single = _expect_state(box, "correct")
+            check_button(box).dblclick()
+            assert _expect_state(box, "correct") == single, "a double click changed the feedback"
+            continue
+        text_questions += 1
+        field = box.locator("input[type=text]")
+        for value in HOSTILE:
+            # A right answer first, so that every hostile value is a real change of state.
+            field.fill(answer_for(question, "correct"))
+            check_button(box).click()
+            _expect_state(box, "correct")
+            field.fill(value)
+            check_button(box).click()
+            single = _expect_state(box, "invalid")
+            expect(field).to_have_attribute("aria-invalid", "true")
+            check_button(box).dblclick()
+            assert _expect_state(box, "invalid") == single, f"a double click changed {value!r}"
+        field.fill(answer_for(question, "correct"))
+        check_button(box).dblclick()
+        _expect_state(box, "correct")
+        expect(field).not_to_have_attribute("aria-invalid", "true")
+    assert text_questions >= 1, "every lesson has a numeric or shape question"
+
+
+def _wrong_then_right(page, questions):
+    for box in page.locator("[data-question-id]").all():
+        question = questions[box.get_attribute("data-question-id")]
+        for outcome in ("incorrect", "correct"):
+            give_and_expect(box, question, outcome)
+            assert _expect_state(box, outcome).strip()
+
+
+@pytest.mark.parametrize("stem", LESSONS)
+def test_lesson_quiz_by_keyboard_and_mouse(offline_page, site_url, screenshots, stem):
     page = offline_page
-    page.goto(f"{site_url}/notebooks/{stem}.html", wait_until="networkidle")
-    questions = _bank(stem)
-    assert page.locator("[data-question-id]").count() == len(questions)
-    for question in questions:
-        box = page.locator(f'[data-question-id="{question["id"]}"]')
-        assert box.locator("fieldset legend").inner_text().strip()
-        feedback = _answer(page, question, right=False)
-        assert feedback.inner_text().strip()
-        feedback = _answer(page, question, right=True)
-        assert feedback.inner_text().strip()
+    page.goto(f"{site_url}/notebooks/{stem}.html")
+    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
+    questions = {q["id"]: q for q in bank(stem)}
+    _shown_as_text(page, questions)
+    _check_with_nothing_chosen(page, questions)
+    _by_keyboard_alone(page, questions)
+    _hostile_answers(page, questions)
+    _wrong_then_right(page, questions)
     page.locator(".mha-quiz").first.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"{stem}.png"), full_page=True)
     page.locator(".mha-quiz").first.screenshot(path=str(screenshots / f"{stem}-quiz.png"))
-    page.log.assert_clean()
-
-
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_figures_load_with_alt_text(offline_page, site_url, stem):
-    page = offline_page
-    page.goto(f"{site_url}/notebooks/{stem}.html", wait_until="networkidle")
-    images = page.locator("main img")
-    assert images.count() >= 1, "every lesson has at least one figure"
-    for image in images.all():
-        image.scroll_into_view_if_needed()
-        assert image.evaluate("img => img.complete && img.naturalWidth > 0"), "image not loaded"
-        assert len(image.get_attribute("alt") or "") >= 40, "figure without real alt text"
-    page.log.assert_clean()
-
-
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_notebook_can_be_downloaded(offline_page, site_url, stem):
-    page = offline_page
-    page.goto(f"{site_url}/notebooks/{stem}.html", wait_until="networkidle")
-    link = page.locator(f'a[href$="{stem}.ipynb"]')
-    assert link.count() >= 1, "the download button offers the .ipynb"
-    response = page.request.get(f"{site_url}/notebooks/{link.first.get_attribute('href')}")
-    assert response.ok
-    assert response.json()["cells"], "the download is the notebook itself"
-    page.log.assert_clean()
-
-
-@pytest.mark.parametrize("doc", PAGES)
-def test_page_renders_offline(offline_page, site_url, screenshots, doc):
-    page = offline_page
-    path = f"{doc}.html"
-    page.goto(f"{site_url}/{path}", wait_until="networkidle")
-    text = page.locator("main").inner_text()
-    assert len(text) > 300, f"{path} renders almost nothing"
-    assert "$$" not in text and "\\frac" not in text, f"{path}: math left unrendered"
-    source = next(p for p in (REPO / f"{doc}.md", REPO / f"{doc}.ipynb") if p.exists())
-    if "$" in source.read_text(encoding="utf-8"):
-        # Math is MathML made at build time: drawn by the browser, no script, no network.
-        # (Some math sits in closed dropdowns, so count the visible formulas.)
-        visible = page.locator("main math").evaluate_all(
-            "nodes => nodes.filter(n => n.getBoundingClientRect().width > 0).length"
-        )
-        assert visible > 0, f"{path}: no rendered math is visible"
-    page.screenshot(path=str(screenshots / f"page-{doc.replace('/', '-')}.png"))
-    page.log.assert_clean()
+    page.log.assert_clean(console="warning")

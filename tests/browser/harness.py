@@ -1,0 +1,291 @@
+"""What the browser tests share besides their fixtures (those are in conftest.py).
+
+- ``chromium_executable()``: which Chromium to launch.
+- ``script(name)``: the JavaScript in ``tests/browser/js/<name>.js``.
+- ``PageLog`` and ``watch(context)``: a browser context where every request to a host other
+  than 127.0.0.1 is blocked, and everything that goes wrong is recorded.
+- ``run_axe(page, state, name)`` and ``assert_no_serious(violations)``: axe-core (vendored),
+  every run's counts kept for the summary at the end of the session.
+- ``visit_page(...)``: one visit of a page of the built site, for every page-level check.
+- ``site_page(...)`` and ``write_site(...)``: the pages of a test's own small site.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from course import AXE, SCREENSHOTS, SITE
+
+JS = Path(__file__).resolve().parent / "js"
+PAGES = Path(__file__).resolve().parent / "pages"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+CONSOLE_LEVELS = ("error", "warning", "all")
+SCHEMES = ("light", "dark")
+# What the session's closing tables print (conftest.py; gathered from every xdist worker):
+# axe's counts by impact for every run, and each lesson page's weight and time to interactive.
+REPORT: dict = {"axe": [], "weights": {}, "times": {}, "budgets": {}}
+
+
+def chromium_executable() -> str | None:
+    """$MHA_CHROMIUM, else a chromium on the PATH, else None: Playwright's own browser."""
+    if os.environ.get("MHA_CHROMIUM"):
+        return os.environ["MHA_CHROMIUM"]
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def script(name: str) -> str:
+    """The JavaScript in tests/browser/js/<name>.js (a function, for ``page.evaluate``)."""
+    return (JS / f"{name}.js").read_text(encoding="utf-8")
+
+
+# ---- a strict, offline browser context ---------------------------------------------------------
+
+
+@dataclass
+class PageLog:
+    """What went wrong on the pages of one browser context."""
+
+    console_errors: list[str] = field(default_factory=list)
+    console_warnings: list[str] = field(default_factory=list)
+    console_other: list[str] = field(default_factory=list)  # "log: ...", "info: ..."
+    page_errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def problems(self, console: str = "error") -> dict[str, list[str]]:
+        """Everything that went wrong; ``console`` is the least console message that counts:
+        "error", "warning" or "all" (any message at all)."""
+        assert console in CONSOLE_LEVELS, console
+        found = {
+            "requests to other hosts": self.blocked,
+            "failed requests": self.failed,
+            "page errors": self.page_errors,
+            "dialogs": self.dialogs,
+            "console errors": self.console_errors,
+            "console warnings": self.console_warnings if console != "error" else [],
+            "console messages": self.console_other if console == "all" else [],
+        }
+        return {name: items for name, items in found.items() if items}
+
+    def assert_clean(self, console: str = "error"):
+        """Nothing went wrong (see ``problems``)."""
+        problems = self.problems(console)
+        assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def watch(context) -> PageLog:
+    """Block every request of ``context`` to a host other than 127.0.0.1 (data: and blob: URLs
+    stay allowed) and record, for all its pages, what goes wrong."""
+    log = PageLog()
+
+    def route(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            log.blocked.append(url)
+            route.abort()
+
+    def on_console(message):
+        if message.type == "error":
+            log.console_errors.append(message.text)
+        elif message.type == "warning":
+            log.console_warnings.append(message.text)
+        else:
+            log.console_other.append(f"{message.type}: {message.text}")
+
+    def on_failed(request):
+        if request.url not in log.blocked:
+            log.failed.append(f"{request.failure} {request.url}")
+
+    def on_response(response):
+        if response.status >= 400:
+            log.failed.append(f"{response.status} {response.url}")
+
+    def on_dialog(dialog):
+        if dialog.type == "beforeunload":  # leaving a page is the test's own doing
+            dialog.accept()
+            return
+        log.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    context.route("**/*", route)
+    context.on("console", on_console)
+    context.on("weberror", lambda error: log.page_errors.append(str(error.error)))
+    context.on("requestfailed", on_failed)
+    context.on("response", on_response)
+    context.on("dialog", on_dialog)
+    return log
+
+
+# ---- axe-core ---------------------------------------------------------------------------------
+
+AXE_FAILING = {"serious", "critical"}
+AXE_IMPACTS = ("critical", "serious", "moderate", "minor")
+
+
+def run_axe(page, state: str, name: str) -> list[dict]:
+    """axe-core on the whole document, no rule and no element excluded: the violations.
+    ``state`` and ``name`` label the run in the session's summary."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(script("run_axe"), False)
+    if any(v["impact"] in AXE_FAILING for v in violations):  # again, naming the elements
+        violations = page.evaluate(script("run_axe"), True)
+    counts: dict[str, int] = {}
+    for violation in violations:
+        counts[violation["impact"]] = counts.get(violation["impact"], 0) + len(violation["nodes"])
+    REPORT["axe"].append((state, name, counts))
+    return violations
+
+
+def assert_no_serious(violations: list[dict]) -> None:
+    serious = [v for v in violations if v["impact"] in AXE_FAILING]
+    assert serious == [], "\n".join(
+        f"{v['impact']} {v['id']} ({v['help']}):\n    " + "\n    ".join(v["nodes"][:5])
+        for v in serious
+    )
+
+
+# ---- one visit of a page of the built site -----------------------------------------------------
+
+
+@dataclass
+class Visit:
+    """The facts the page-level tests read, from one cold load of ``path``.
+
+    A visit loads the page in a fresh browser context (no cache, no stored answers) with every
+    other host blocked, waits until the network is idle, scrolls to the bottom (anything loaded
+    lazily is loaded), then records what went wrong, every response's size, when each quiz
+    became interactive, the page's text, math, headings, images and download links (see
+    js/page_facts.js), a screenshot, and axe-core's violations in the light and the dark theme.
+    The root ``index.html`` only redirects to the first page: it is visited held still (the
+    redirect removed), so that what is checked is the redirect page itself.
+    """
+
+    path: str
+    log: PageLog
+    facts: dict
+    responses: list[tuple[int, int, str]]  # (body bytes, header bytes, path below the site)
+    axe: dict[str, list[dict]]  # scheme -> violations
+    themes: dict[str, str | None]  # scheme asked for -> the theme the page then showed
+
+
+def _wait_until_idle(page, inflight: set, quiet_ms: int = 500, timeout_ms: int = 15_000):
+    """Wait until no request has been in flight for ``quiet_ms`` (Playwright's "networkidle"
+    is not always fired again after a page has scrolled)."""
+    waited = quiet = 0
+    while quiet < quiet_ms:
+        assert waited < timeout_ms, f"requests still in flight: {[r.url for r in inflight]}"
+        page.wait_for_timeout(100)
+        waited += 100
+        quiet = quiet + 100 if not inflight else 0
+
+
+def _theme_after(page, scheme: str, wait: bool) -> str | None:
+    """The page's theme once it has followed ``scheme`` (or, after 5 s, whatever it is)."""
+    if wait:
+        try:
+            page.wait_for_function("s => document.documentElement.dataset.theme === s",
+                                   arg=scheme, timeout=5_000)
+        except PlaywrightTimeoutError:
+            pass  # the test says what the theme is instead
+    return page.evaluate("() => document.documentElement.dataset.theme ?? null")
+
+
+def visit_page(browser, site_url: str, path: str) -> Visit:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    try:
+        log = watch(context)
+        context.add_init_script(script("hydration_probe"))
+        page = context.new_page()
+        finished = []
+        page.on("requestfinished", lambda request: finished.append(request))
+        url = f"{site_url}/{path}"
+        if path == "index.html":
+            text = (SITE / path).read_text(encoding="utf-8")
+            held = "\n".join(ln for ln in text.splitlines() if 'http-equiv="refresh"' not in ln)
+            assert held != text, "index.html redirects"
+            page.route(url, lambda route: route.fulfill(body=held, content_type="text/html"))
+        inflight = set()
+        page.on("request", lambda request: inflight.add(request))
+        page.on("requestfinished", lambda request: inflight.discard(request))
+        page.on("requestfailed", lambda request: inflight.discard(request))
+        page.goto(url, wait_until="load")
+        page.evaluate(script("scroll_through"))
+        _wait_until_idle(page, inflight)
+        facts = page.evaluate(script("page_facts"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = path.removesuffix(".html").replace("/", "-")
+        page.screenshot(path=str(SCREENSHOTS / f"page-{name}.png"))
+        responses = []
+        for request in finished:
+            sizes = request.sizes()
+            local = unquote(urlparse(request.url).path).lstrip("/")
+            responses.append((sizes["responseBodySize"], sizes["responseHeadersSize"], local))
+        axe, themes = {}, {}
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)  # the theme follows the reader's scheme
+            themes[scheme] = _theme_after(page, scheme, wait=path != "index.html")
+            axe[scheme] = run_axe(page, f"page, {scheme}", path)
+        return Visit(path, log, facts, responses, axe, themes)
+    finally:
+        context.close()
+
+
+# Elements that text shown on a page (bank text, tokens, captions) must never bring into a page.
+INJECTABLE = "img, iframe, object, embed, style, link, base, a, b, i"
+
+
+def injected_markup(page, root: str, own_script: str) -> int:
+    """How many elements inside ``root`` came in with text: anything of ``INJECTABLE``, or a
+    script other than the element's own (``own_script``, a selector)."""
+    return page.locator(f"{root} :is({INJECTABLE}, script:not({own_script}))").count()
+
+
+
+def globals_changed(page, bare_url: str, open_with_module) -> set[str]:
+    """The names of ``window`` that an ES module adds or removes: ``bare_url`` is the page
+    without the module, ``open_with_module(page)`` opens the same page with it."""
+    names = "() => Object.getOwnPropertyNames(window)"
+    page.goto(bare_url)
+    without = set(page.evaluate(names))
+    open_with_module(page)
+    return set(page.evaluate(names)) ^ without
+
+
+# ---- a test's own small site --------------------------------------------------------------------
+
+
+def site_page(title: str, body: str, *, head: str = "", static: str = "_static/",
+              theme: str | None = None) -> str:
+    """A page of pages/page.html: ``head`` goes in <head> (stylesheets, the module), ``body``
+    below the ``<h1>title</h1>``; ``static`` is the way to ``_static/`` from the page, where
+    ``write_site`` puts page.css; ``theme`` sets html[data-theme]."""
+    return (PAGES / "page.html").read_text(encoding="utf-8").format(
+        title=title, head=head, body=body, static=static,
+        html_attributes=f' data-theme="{theme}"' if theme else "",
+    )
+
+
+def write_site(root: Path, pages: dict[str, str], assets: dict[str, Path]) -> Path:
+    """Write ``pages`` ({path: html}) and copy ``assets`` ({path: file}) under ``root``, with
+    pages/page.css as ``_static/page.css``."""
+    for name, source in {**assets, "_static/page.css": PAGES / "page.css"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, root / name)
+    for name, html in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(html, encoding="utf-8")
+    return root

@@ -1,0 +1,86 @@
+"""Answering a quiz in the browser the way a reader does, for every question type.
+
+A question is a bank entry (a dict: id, type, options or answer); its box on the page is
+``[data-question-id=...]`` (the DOM contract of mha_lib/quiz/render.py). An answer is a set
+of option indices (``single``, ``multiple``) or the text typed (``numeric``, ``shape``).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+OUTCOMES = ("correct", "incorrect", "invalid")
+
+
+def right_options(question) -> set[int]:
+    return {k for k, o in enumerate(question.get("options", [])) if o["correct"]}
+
+
+def shape_text(dims) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def answer_for(question, outcome: str):
+    """The reader's input that makes ``question`` come out as ``outcome``. A wrong answer to a
+    ``multiple`` question misses a right option and picks a wrong one; a wrong number is out
+    of the tolerance; an invalid choice is no choice at all (for ``single`` only on a fresh
+    question: a radio button cannot be cleared)."""
+    assert outcome in OUTCOMES, outcome
+    kind, options = question["type"], question.get("options", [])
+    right = sorted(right_options(question))
+    wrong = [k for k in range(len(options)) if k not in right]
+    if kind in ("single", "multiple"):
+        if outcome == "invalid":
+            return set()
+        if outcome == "correct":
+            return set(right)
+        return {wrong[0]} if kind == "single" else set(right[1:]) | {wrong[0]}
+    answer = question["answer"]
+    if outcome == "invalid":
+        return "seventy-two" if kind == "numeric" else "ten by eight"
+    if kind == "numeric":
+        step = max(1.0, abs(answer), 10 * question.get("tolerance", 0))
+        return str(answer if outcome == "correct" else answer + step)
+    return shape_text(answer if outcome == "correct" else [answer[0] + 1, *answer[1:]])
+
+
+def question_box(scope, qid: str):
+    return scope.locator(f'[data-question-id="{qid}"]')
+
+
+def feedback(box):
+    return box.locator(".mha-quiz-feedback")
+
+
+def check_button(box):
+    return box.get_by_role("button", name="Check", exact=True)
+
+
+def give(box, value) -> None:
+    """Enter ``value`` (see ``answer_for``) in the question ``box`` and press "Check"."""
+    if isinstance(value, set):
+        for option in box.locator("input[type=radio], input[type=checkbox]").all():
+            chosen = int(option.get_attribute("value")) in value
+            if option.get_attribute("type") == "checkbox":
+                option.set_checked(chosen)
+            elif chosen:
+                option.check()
+    else:
+        box.locator("input[type=text]").fill(value)
+    check_button(box).click()
+
+
+def give_and_expect(box, question, outcome: str) -> None:
+    """Answer ``question`` so that it comes out as ``outcome``, and see that it does."""
+    give(box, answer_for(question, outcome))
+    expect(feedback(box), question["id"]).to_have_attribute("data-state", outcome)
+
+
+def shown_answer(box, question):
+    """What the question shows as answered: the chosen indices, or the text in its box."""
+    if question["type"] in ("single", "multiple"):
+        values = box.locator("input[type=radio], input[type=checkbox]").evaluate_all(
+            "els => els.filter(e => e.checked).map(e => e.value)"
+        )
+        return {int(v) for v in values}
+    return box.locator("input[type=text]").input_value()
