@@ -101,7 +101,10 @@ def test_lesson_skeleton(path):
     assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"
 
 
-GUARD_START = "try:\n    import mha_lib\nexcept ModuleNotFoundError:\n    raise SystemExit("
+GUARD_START = (
+    "try:\n    import mha_lib\nexcept ModuleNotFoundError:\n"
+    "    class CourseLibraryMissing(Exception):\n"
+)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=LESSON_IDS)
@@ -112,9 +115,12 @@ def test_setup_cell_stops_with_one_message_without_mha_lib(path, monkeypatch):
     assert setup.startswith(GUARD_START), f"{path.name}: the setup cell starts with the guard"
     guard = setup[: setup.index(") from None") + len(") from None")]
     monkeypatch.setitem(sys.modules, "mha_lib", None)  # `import mha_lib` now fails
-    with pytest.raises(SystemExit) as stop:
+    with pytest.raises(Exception, match="course library") as stop:
         exec(compile(guard, f"<{path.name} guard>", "exec"), {})  # noqa: S102 (the cell itself)
-    message = str(stop.value.code)
+    assert type(stop.value).__name__ == "CourseLibraryMissing"
+    # Jupyter shows an exception with _render_traceback_ as that text alone: the message.
+    assert stop.value._render_traceback_() == [str(stop.value)]
+    message = str(stop.value)
     for words in ("mha_lib", "course bundle", "mha-course.zip", "Set-up page",
                   "pip install -r requirements.txt mha_lib-*.whl"):
         assert words in message, f"{path.name}: the guard's message lacks {words!r}"

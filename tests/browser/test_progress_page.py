@@ -205,7 +205,7 @@ def test_answers_survive_a_reload(session):
     given = answer_plan(page, STEM_A, plan)
 
     stored = s.stored()
-    assert set(stored) == {"version", "questions"} and stored["version"] == 1
+    assert set(stored) == {"version", "questions"} and stored["version"] == 2
     assert set(stored["questions"]) == {qid for qid, state in plan.items() if state}
     for qid, entry in stored["questions"].items():
         assert set(entry) == {"quiz", "answer", "state", "updated"}
@@ -405,7 +405,7 @@ def test_stale_and_malformed_entries(session):
     text_q = next(q for q in bank if q["type"] in ("numeric", "shape"))
     wrong = answer_for(single, "incorrect")
     saved = {
-        "version": 1,
+        "version": 2,
         "questions": {
             # stored as correct, but the key in the page says it is wrong
             single["id"]: {
