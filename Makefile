@@ -74,20 +74,12 @@ book-check: setup
 browser-test: setup browser
 	$(PYTEST) tests/browser --ignore=$(LAB_TEST)
 
-# JupyterLab itself in Chromium (learner path): its own stage, its own time.
-lab-test: setup browser
-	@if [ -f $(LAB_TEST) ]; then \
-		$(PYTEST) $(LAB_TEST); \
-	else \
-		echo "lab-test: no $(LAB_TEST) yet"; \
-	fi
-
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,
 # pinned requirements and a README. The site serves it as /mha-course.zip (html_extra_path in
 # _config.yml names _build/bundle), so every site build needs it first.
 BUNDLE := _build/bundle/mha-course.zip
-.PHONY: bundle lab-test
+.PHONY: bundle
 
 bundle: setup
 	$(BIN)/python scripts/build_bundle.py --out $(BUNDLE)
@@ -118,7 +110,7 @@ lab: setup
 # from the Run menu, MyST rendered, live quiz answered, no other host contacted.
 lab-test: setup browser
 	@start=$$(date +%s); \
-	$(BIN)/python -m pytest tests/browser/test_jupyterlab.py && \
+	$(PYTEST) $(LAB_TEST) && \
 	echo "JupyterLab test: $$(( $$(date +%s) - start )) s"
 
 execute: setup
