@@ -6,7 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
+# Unit tests and nbval run in JOBS processes (pytest-xdist; JOBS=0: in one process). The
+# browser tests run in one: their time budgets are measured there.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest
+NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 .PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \
@@ -36,7 +40,6 @@ browser: $(STAMP)
 # `make test` runs the stages in order, stops at the first that fails, prints each one's time
 # and closes with the total. The JupyterLab stage (lab-test) runs last and is timed apart.
 STAGES := lint unit nbval book-check browser-test
-PYTEST := $(BIN)/python -m pytest
 LAB_TEST := tests/browser/test_jupyterlab.py
 
 test: setup browser
@@ -61,7 +64,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) tests --ignore=tests/browser
+	$(PYTEST) -n $(JOBS) tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
