@@ -13,8 +13,9 @@ Introduced in notebooks/07_multiple_heads.ipynb.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._markup import lazy_attributes
 from .render import ExplorerData, format_weight, prepare_explorer, render_explorer_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,15 +35,4 @@ __all__ = [
 ]
 
 _LAZY = {"HeadExplorer", "show_heads"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import widget
-
-        return getattr(widget, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, "widget", _LAZY)

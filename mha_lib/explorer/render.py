@@ -18,7 +18,6 @@ Introduced in notebooks/07_multiple_heads.ipynb.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._markup import json_for_script
 from .._validate import ArgumentTypeError, _is_torch_tensor, describe, shape_str
 
 __all__ = [
@@ -41,13 +41,6 @@ ROW_SUM_TOLERANCE = 0.01
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
 _LAYOUT = "(num_heads, T_q, T_k)"
-_JSON_SCRIPT_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
 _TABLE_CAPTION = "{head}: attention weights, rows = queries (attending token), columns = keys"
 _CORNER = "query \u2193 key \u2192"
 
@@ -276,12 +269,6 @@ def _text(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-def _json_for_script(data: Any) -> str:
-    """JSON that is safe inside <script>: no '<' (so no '</script>' and no '<!--')."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape in _JSON_SCRIPT_ESCAPES.items():
-        text = text.replace(char, escape)  # these characters only occur inside JSON strings
-    return text
 
 
 def _table_html(data: ExplorerData, head: int) -> list[str]:
@@ -333,7 +320,7 @@ def render_data_html(data: ExplorerData) -> str:
     lines.append("</div>")
     lines.append(
         '<script type="application/json" class="mha-explorer-data">'
-        f"{_json_for_script(_data_json(data))}</script>"
+        f"{json_for_script(_data_json(data))}</script>"
     )
     lines.append("</div>")
     return "\n".join(lines) + "\n"

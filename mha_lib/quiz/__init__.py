@@ -13,8 +13,9 @@ ipywidgets.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._markup import lazy_attributes
 from .bank import MISCONCEPTIONS, BankError, load_all_banks, load_bank, quiz_dir, validate_bank
 from .render import render_quiz_html
 
@@ -38,15 +39,4 @@ __all__ = [
 ]
 
 _LAZY = {"QuizWidget", "show_quiz"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import widget
-
-        return getattr(widget, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, "widget", _LAZY)

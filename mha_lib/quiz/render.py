@@ -13,23 +13,16 @@ Introduced in notebooks/01_input_vectors.ipynb (the first lesson with a quiz).
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from .._markup import json_for_script
 from .bank import CHOICE_TYPES, default_tolerance, validate_bank
 
 __all__ = ["default_tolerance", "render_quiz_html"]
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
-_JSON_SCRIPT_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
 _HINTS = {
     "single": "Choose one answer.",
     "multiple": "Select every true statement (one or more).",
@@ -49,14 +42,6 @@ def _attr(value: str) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _json_for_script(data: Any) -> str:
-    """JSON that is safe inside <script>: no '<' (so no '</script>' and no '<!--')."""
-    text = json.dumps(
-        data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
-    for char, escape in _JSON_SCRIPT_ESCAPES.items():
-        text = text.replace(char, escape)  # these characters only occur inside JSON strings
-    return text
 
 
 def _key_entry(question: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +147,7 @@ def render_quiz_html(questions: Sequence[dict[str, Any]], quiz_id: str) -> str:
     for number, question in enumerate(questions, start=1):
         lines.extend(_question_html(question, number, total))
     key = {"version": 1, "questions": {q["id"]: _key_entry(q) for q in questions}}
-    lines.append(
-        f'<script type="application/json" class="mha-quiz-key">{_json_for_script(key)}</script>'
-    )
+    key_json = json_for_script(key, sort_keys=True)
+    lines.append(f'<script type="application/json" class="mha-quiz-key">{key_json}</script>')
     lines.append("</div>")
     return "\n".join(lines) + "\n"
