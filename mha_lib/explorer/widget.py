@@ -52,26 +52,10 @@ class HeadExplorer(StaticHtmlWidget):
 
     explorer_id = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(
-        self,
-        tokens: Sequence[str],
-        weights: Any,
-        *,
-        explorer_id: str,
-        head_names: Sequence[str] | None = None,
-        caption: str | None = None,
-        key_tokens: Sequence[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        data = prepare_explorer(
-            tokens,
-            weights,
-            explorer_id=explorer_id,
-            head_names=head_names,
-            caption=caption,
-            key_tokens=key_tokens,
-        )
-        super().__init__(explorer_id=data.explorer_id, html=render_data_html(data), **kwargs)
+    def __init__(self, tokens: Sequence[str], weights: Any, *, explorer_id: str, **options: Any):
+        # options: head_names, caption, key_tokens, as documented in show_heads.
+        data = prepare_explorer(tokens, weights, explorer_id=explorer_id, **options)
+        super().__init__(explorer_id=data.explorer_id, html=render_data_html(data))
         self.data: ExplorerData = data
 
     def _plain_text(self) -> str:
