@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from course import REPO
+
 PACKAGE = REPO / "mha_lib"
 SITE_BUILD = {"sphinx", "docutils", "latex2mathml"}
 

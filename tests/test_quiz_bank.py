@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import math
-from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
+from course import QUIZZES, REPO
 from mha_lib.quiz import (
     MISCONCEPTIONS,
     BankError,
@@ -21,8 +21,7 @@ from mha_lib.quiz import (
 )
 from mha_lib.quiz import bank as bank_module
 
-REPO = Path(__file__).resolve().parents[1]
-BANK_DIR = REPO / "mha_lib" / "quiz" / "banks"
+BANK_DIR = QUIZZES
 BANK_PATHS = sorted(BANK_DIR.glob("*.yml"))
 SCHEMA = json.loads((REPO / "mha_lib" / "quiz" / "schema.json").read_text(encoding="utf-8"))
 
