@@ -6,6 +6,7 @@ Nothing the learner's code does escapes as an exception; every message is determ
 from __future__ import annotations
 
 import dataclasses
+import functools
 import linecache
 import math
 import numbers
@@ -118,14 +119,19 @@ class Mistake:
 
 
 class Facts(dict):
-    """The fields of message templates, each computed on first use from ``makers``."""
+    """The fields of message templates: a value, or a function computed on first use (for a
+    fact that exists only for some mistakes); a field not in ``makers`` is read from the case
+    (its arguments and ``extra``, e.g. how a fix is worded for it)."""
 
-    def __init__(self, makers: dict):
+    def __init__(self, makers: dict, case=None):
         super().__init__()
-        self.makers = makers
+        self.makers, self.case = makers, case
 
     def __missing__(self, name):
-        self[name] = self.makers[name]()
+        if name not in self.makers:
+            return getattr(self.case, name)
+        maker = self.makers[name]
+        self[name] = maker() if callable(maker) else maker
         return self[name]
 
 
@@ -172,9 +178,11 @@ def recognise(table, got, reference, case, fn) -> tuple[Mistake, dict] | None:
     return None
 
 
-def call_case(fn, case, memo):
+def call_case(fn, case, memo=None, on_raise=None):
+    """Call ``fn`` with the case's arguments (the default ``Checker.call``)."""
+    inputs, hint = case.inputs, case.hint
     return call_learner(
-        fn, *case.positional, kwargs=case.kwargs, inputs=case.inputs, hint=case.hint
+        fn, *case.positional, kwargs=case.kwargs, inputs=inputs, hint=hint, on_raise=on_raise
     )
 
 
@@ -184,8 +192,10 @@ class Checker:
 
     ``reference(case, **switches)``: the library's answer, or what a mistake produces.
     ``outputs``: (subject, name, layout) of each returned array (``case.extra["layout"]``
-    wins). ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) ->
-    message or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
+    wins). The tables: ``mistakes`` (wrong values), ``shape_mistakes`` and ``raise_mistakes``
+    (``test(error, case, fn)``: the cause of an exception, told as advice after it).
+    ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) -> message
+    or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
     ``{n_problem}``, ``{n_shape}``, ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the
     first wrong output's).
     """
@@ -198,6 +208,7 @@ class Checker:
     passed: str
     mistakes: tuple = ()
     shape_mistakes: tuple = ()
+    raise_mistakes: tuple = ()
     shape_fallback: str | Callable = "{problem}"
     values_fallback: str | Callable = "{subject} has the right shape {shape} but {difference}."
     messages: dict = dataclasses.field(default_factory=dict)
@@ -205,6 +216,10 @@ class Checker:
     read: Callable | None = None
     call: Callable = call_case
     note: str = ""
+
+    @property
+    def tables(self) -> tuple[Mistake, ...]:
+        return self.mistakes + self.shape_mistakes + self.raise_mistakes
 
     def __call__(self, fn) -> CheckResult:
         return explain(self.steps, fn)[0]
@@ -215,19 +230,30 @@ class Checker:
             fail("wrong_type", f"{message} {describe_value(fn)}.")
         memo = {}
         for case in self.cases():
-            raw = self.call(fn, case, memo)
+            if self.call is call_case:
+                raw = call_case(fn, case, on_raise=functools.partial(self._cause, case=case, fn=fn))
+            else:
+                raw = self.call(fn, case, memo)
             expected = self.reference(case)
             got = (self.read or self._read)(raw, case, expected)
-            if any(
-                g is not None and g.shape != e.shape
-                for g, e in zip(outputs(got), outputs(expected))
-            ):
+            pairs = zip(outputs(got), outputs(expected))
+            if any(g is not None and g.shape != e.shape for g, e in pairs):
                 self._diagnose(
                     self.shape_mistakes, got, case, fn, self.shape_fallback, "wrong_shape"
                 )
             if not same(got, expected):
                 self._diagnose(self.mistakes, got, case, fn, self.values_fallback, "wrong_values")
         return self.passed
+
+    def _cause(self, error, case, fn) -> tuple | None:
+        """The row of ``raise_mistakes`` that explains ``error``: its key, message and label."""
+        for row in self.raise_mistakes:
+            if row.test(error, case, fn):
+                advice = self.messages[row.label].format_map(
+                    Facts(self.facts(None, case, {}), case)
+                )
+                return row.key, raised_message(error, fn, case.inputs, advice), row.label
+        return None
 
     def _read(self, raw, case, expected):
         if len(self.outputs) == 1:
@@ -241,7 +267,7 @@ class Checker:
 
     def _diagnose(self, table, got, case, fn, fallback, key) -> NoReturn:
         row, switches = recognise(table, got, self.reference, case, fn) or (None, {})
-        facts = Facts(self._facts(got, case) | self.facts(got, case, switches))
+        facts = Facts(self._facts(got, case) | self.facts(got, case, switches), case)
         note = f" {self.note.format_map(facts)}" if self.note and key == "wrong_values" else ""
         if row is not None:
             fail(row.key, self.messages[row.label].format_map(facts) + note, row.label)
@@ -260,7 +286,7 @@ class Checker:
                 facts |= _output_facts(subject, name, case.extra.get("layout", layout), g, r)
         _, subject, name = min(wrong or [(0, *self.outputs[0][:2])], key=lambda w: w[0])
         generic = {field: facts[f"{name}_{field}"] for field in ("problem", "shape", "difference")}
-        return facts | generic | {"subject": lambda: subject}
+        return facts | generic | {"subject": subject}
 
 
 def _output_facts(subject, name, layout, got, right) -> dict:

@@ -26,12 +26,13 @@ PATTERN_MASK = np.array(
     ],
     dtype=bool,
 )
+LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
+# Messages shared with the multi-head checkers.
 WRONG_AXIS_MESSAGE = (
     "Your weights sum to 1 over the {T_q} queries (axis -2) instead of over the {T_k} keys (axis "
     "-1): {axis_evidence}. Apply the softmax with axis=-1, so that each query's weights over the "
     "{T_k} keys sum to 1."
 )
-LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
 UNSTABLE_MESSAGE = (
     "With large scores (up to {largest} after scaling) your {broken}: np.exp overflows to inf. "
     "Subtract each row's maximum before np.exp (a stable softmax); the weights do not change."
@@ -52,6 +53,7 @@ def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=Fals
 
 
 def unstable(got, case, fn) -> bool:
+    """The row for huge scores: an output that should be finite is not."""
     pairs = zip(got, case.reference())
     return case.extra.get("large", False) and any(
         g is not None and nonfinite_where_finite(g, e).any() for g, e in pairs
@@ -128,11 +130,11 @@ def _facts(got, case, switches) -> dict:
         unstable_facts(got, case)
         | mask_facts(weights, case.mask)
         | {
-            "fix": lambda: "np.where(mask, scores, -np.inf)",
-            "d_k": lambda: d_k,
-            "sqrt_d_k": lambda: fmt_number(math.sqrt(d_k)),
-            "T_q": lambda: case.q.shape[-2],
-            "T_k": lambda: case.k.shape[-2],
+            "fix": "np.where(mask, scores, -np.inf)",
+            "d_k": d_k,
+            "sqrt_d_k": fmt_number(math.sqrt(d_k)),
+            "T_q": case.q.shape[-2],
+            "T_k": case.k.shape[-2],
             "top": lambda: fmt_number(weights[first].max()),
             "right_top": lambda: fmt_number(right_weights[first].max()),
             "axis_evidence": lambda: f"row 0 sums to {fmt_number(weights[first].sum())}",
@@ -142,6 +144,14 @@ def _facts(got, case, switches) -> dict:
 
 def _swapped(got, case, fn) -> bool:
     return tuple(g.shape for g in got) == tuple(r.shape for r in case.reference()[::-1])
+
+
+def _weights_shape(got, case, fn) -> bool:
+    return got[1].shape != case.reference()[1].shape
+
+
+def _right_weights(got, case, fn) -> bool:
+    return close(got[1], case.reference()[1])
 
 
 CHECKER = Checker(
@@ -160,20 +170,12 @@ CHECKER = Checker(
         Mistake("scale_by_d", {"divisor": "d"}),
         Mistake("softmax_wrong_axis", {"axis": -2}),
         *MASK_ROWS,
-        Mistake(
-            "wrong_values",
-            test=lambda got, case, fn: close(got[1], case.reference()[1]),
-            name="output_only",
-        ),
+        Mistake("wrong_values", test=_right_weights, name="output_only"),
         *WEIGHTS_ROWS,
     ),
     shape_mistakes=(
         Mistake("wrong_shape", test=_swapped, name="swapped"),
-        Mistake(
-            "wrong_shape",
-            test=lambda got, case, fn: got[1].shape != case.reference()[1].shape,
-            name="weights_shape",
-        ),
+        Mistake("wrong_shape", test=_weights_shape, name="weights_shape"),
         Mistake("wrong_shape", {"values_from_keys": True}, name="values_from_keys"),
     ),
     messages={
@@ -208,10 +210,7 @@ CHECKER = Checker(
 
 
 def check_attention(fn) -> CheckResult:
-    """Check ``fn(q, k, v, mask=None) -> (output, weights)``: q ``(..., T_q, d_k)``, k
-    ``(..., T_k, d_k)``, v ``(..., T_k, d_v)``, an optional bool mask (True = may attend);
-    weights ``softmax(q @ kᵀ / √d_k, masked)`` ``(..., T_q, T_k)``, output ``weights @ v``.
-
-    Used in notebooks/06_weighted_sum.ipynb.
-    """
+    """Check ``fn(q, k, v, mask=None) -> (output, weights)``: weights = softmax of the masked
+    q @ kᵀ / √d_k over the keys, output = weights @ v.
+    Used in notebooks/06_weighted_sum.ipynb."""
     return CHECKER(fn)

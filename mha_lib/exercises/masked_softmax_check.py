@@ -33,13 +33,10 @@ MASK_MESSAGES = {
     "rows_not_normalised": "Each query's weights must sum to 1 over its allowed keys, but "
     "{row_sum}; {weights_difference}. Use softmax(scores, axis=-1).",
 }
-MASK_ROWS = tuple(  # rows for the masking mistakes, in the order every checker tries them
-    Mistake(key, {switch: value})
-    for key, switch, value in (
-        ("mask_inverted", "invert_mask", True),
-        ("mask_after_softmax", "after_softmax", True),
-        ("masked_with_zero", "fill", 0.0),
-    )
+MASK_ROWS = (  # the masking mistakes, in the order every checker tries them
+    Mistake("mask_inverted", {"invert_mask": True}),
+    Mistake("mask_after_softmax", {"after_softmax": True}),
+    Mistake("masked_with_zero", {"fill": 0.0}),
 )
 
 
@@ -71,8 +68,7 @@ def _leaks(weights, mask):
     return ~_allowed(weights, mask) & (np.abs(weights) > 1e-6)
 
 
-def _unnormalised_rows(weights, mask):
-    # rows that have an allowed key but do not sum to 1
+def _unnormalised_rows(weights, mask):  # rows that have an allowed key but do not sum to 1
     return _allowed(weights, mask).any(-1) & ~np.isclose(weights.sum(axis=-1), 1, atol=1e-4)
 
 
@@ -93,18 +89,23 @@ def mask_facts(weights, mask) -> dict:
     return {"leak": leak, "row_sum": row_sum}
 
 
-def _weights(got):
-    return outputs(got)[-1]  # the weights are the last output of every attention checker
+def _nan(got, case, fn) -> bool:
+    return not np.isfinite(outputs(got)[-1]).all()  # the weights are the last output
+
+
+def _leak(got, case, fn) -> bool:
+    return case.mask is not None and _leaks(outputs(got)[-1], case.mask).any()
+
+
+def _unnormalised(got, case, fn) -> bool:
+    return _unnormalised_rows(outputs(got)[-1], case.mask).any()
 
 
 WEIGHTS_ROWS = (  # rows for wrong weights, shared with the attention checkers (after theirs)
-    Mistake("wrong_values", test=lambda got, case, fn: not np.isfinite(_weights(got)).all(),
-            name="nan_weights"),
-    Mistake("wrong_values", name="blocked_keys_weighted", test=lambda got, case, fn: (
-        case.mask is not None and _leaks(_weights(got), case.mask).any())),
-    Mistake("wrong_values", name="rows_not_normalised", test=lambda got, case, fn: (
-        _unnormalised_rows(_weights(got), case.mask).any())),
-)  # fmt: skip
+    Mistake("wrong_values", test=_nan, name="nan_weights"),
+    Mistake("wrong_values", test=_leak, name="blocked_keys_weighted"),
+    Mistake("wrong_values", test=_unnormalised, name="rows_not_normalised"),
+)
 
 
 def cases() -> list[Case]:
@@ -142,7 +143,7 @@ def _facts(got, case, switches) -> dict:
         )
 
     fix = "np.where(mask, scores, -np.inf), then the softmax"
-    return mask_facts(got, case.mask) | {"fix": lambda: fix, "full_row": full_row}
+    return mask_facts(got, case.mask) | {"fix": fix, "full_row": full_row}
 
 
 CHECKER = Checker(
@@ -187,10 +188,7 @@ CHECKER = Checker(
 
 
 def check_masked_softmax(fn) -> CheckResult:
-    """Check ``fn(scores, mask) -> weights``: scores ``(..., T_q, T_k)``, a bool mask
-    broadcastable to them (True = may attend); the softmax over the keys with blocked keys at
-    exactly 0, and all zeros for a query whose keys are all blocked (as ``mha_lib.softmax``).
-
-    Used in notebooks/05_masks.ipynb.
-    """
+    """Check ``fn(scores, mask) -> scores.shape``: a softmax over the keys with blocked keys
+    (mask False) at exactly 0, and all zeros for a query whose keys are all blocked.
+    Used in notebooks/05_masks.ipynb."""
     return CHECKER(fn)

@@ -10,12 +10,10 @@ from ._harness import (
     Case,
     Checker,
     Mistake,
-    call_learner,
     fmt_shape,
     fmt_vector,
     nonfinite_where_finite,
     probe_matches,
-    raised_message,
 )
 from .result import CheckResult
 
@@ -40,10 +38,6 @@ def cases() -> list[Case]:
     return [Case({"x": x}, {} if axis is None else {"axis": axis}) for x, axis in calls]
 
 
-def _axis(case) -> int:
-    return case.kwargs.get("axis", -1)
-
-
 def softmax_variant(case, *, axis=None, whole_array=False, normalise=True):
     """``mha_lib.softmax(x, axis)``, with one switch per mistake: another ``axis``, the
     ``whole_array`` at once, or ``normalise=False`` (``np.exp(x)``)."""
@@ -51,79 +45,44 @@ def softmax_variant(case, *, axis=None, whole_array=False, normalise=True):
         return np.exp(case.x)
     if whole_array:
         return mha_lib.softmax(case.x.ravel()).reshape(case.x.shape)
-    return mha_lib.softmax(case.x, axis=_axis(case) if axis is None else axis)
+    return mha_lib.softmax(case.x, axis=case.kwargs.get("axis", -1) if axis is None else axis)
 
 
-def _right_along(fn, x, axis) -> bool:
-    return probe_matches(fn, mha_lib.softmax(x, axis=axis), x, axis=axis)
+def _right_along(fn, case, axis) -> bool:
+    return probe_matches(fn, mha_lib.softmax(case.x, axis=axis), case.x, axis=axis)
 
 
-def _reduced_shape(case) -> str:
-    """The max's shape without keepdims, e.g. "(3, 5) instead of (3, 1, 5)"."""
-    shape, axis = list(case.x.shape), _axis(case) % case.x.ndim
-    kept = shape[:axis] + [1] + shape[axis + 1 :]
-    del shape[axis]
-    return f"{fmt_shape(shape)} instead of {fmt_shape(kept)}"
-
-
-def _call(fn, case, memo):
-    """Call the learner; a broadcasting error from a forgotten keepdims is named as such."""
-
-    def on_raise(error):
-        if not (isinstance(error, ValueError) and "broadcast" in str(error)):
-            return None
-        if _right_along(fn, case.x, 0):  # only axis 0 survives a forgotten keepdims
-            advice = (
-                f"Without keepdims=True, x.max(axis={_axis(case)}) has shape "
-                f"{_reduced_shape(case)} and no longer lines up with x (only axis=0 works by "
-                f"luck, and a square x gives wrong numbers without an error): {KEEPDIMS_FIX}."
-            )
-        elif _right_along(fn, case.x, case.x.ndim - 1):
-            advice = (
-                "It works along the last axis, so the reduced axis comes back in the wrong "
-                "place: x.max(axis=axis)[..., None] puts it at the end, which fits only "
-                f"axis=-1, while keepdims=True keeps it where it was: {KEEPDIMS_FIX}."
-            )
-        else:
-            return None
-        return "forgot_keepdims", raised_message(error, fn, case.inputs, advice)
-
-    return call_learner(
-        fn, *case.positional, kwargs=case.kwargs, inputs=case.inputs, on_raise=on_raise
-    )
+def _broadcast_error(error) -> bool:
+    return isinstance(error, ValueError) and "broadcast" in str(error)
 
 
 def _facts(got, case, switches) -> dict:
-    x, axis = case.x, _axis(case)
+    x, axis = case.x, case.kwargs.get("axis", -1)
     other = switches.get("axis", 0) % x.ndim
     shown = f"axis={axis}" if case.kwargs else "the default axis -1"
-    expected = softmax_variant(case)
+    at = axis % x.ndim
+    kept = (*x.shape[:at], 1, *x.shape[at + 1 :])  # the max's shape with keepdims=True
+    reduced = x.shape[:at] + x.shape[at + 1 :]  # and without
 
-    def broken_row():
-        return int(np.argwhere(nonfinite_where_finite(got, expected))[0][0])
+    def row(values):  # the first row where the softmax should be finite but is not
+        expected = softmax_variant(case)
+        return fmt_vector(values[np.argwhere(nonfinite_where_finite(got, expected))[0][0]])
 
     return {
-        "called": lambda: f"Called with {shown} on x of shape {fmt_shape(x.shape)}",
-        "shown": lambda: shown,
-        "x_shape": lambda: fmt_shape(x.shape),
-        "axis": lambda: axis,
-        "size": lambda: x.shape[axis],
-        "other": lambda: other,
-        "other_size": lambda: x.shape[other],
+        "called": f"Called with {shown} on x of shape {fmt_shape(x.shape)}",
+        "shown": shown,
+        "x_shape": fmt_shape(x.shape),
+        "axis": axis,
+        "size": x.shape[axis],
+        "other": other,
+        "other_size": x.shape[other],
         "sums": lambda: fmt_vector(got.sum(axis=axis).ravel(), limit=4),
-        "logits": lambda: fmt_vector(x[broken_row()]),
-        "got_row": lambda: fmt_vector(got[broken_row()]),
-        "right_row": lambda: fmt_vector(expected[broken_row()]),
-        "reduced": lambda: _reduced_shape(case),
+        "logits": lambda: row(x),
+        "got_row": lambda: row(got),
+        "right_row": lambda: row(softmax_variant(case)),
+        "reduced": f"{fmt_shape(reduced)} instead of {fmt_shape(kept)}",
+        "fix": KEEPDIMS_FIX,
     }
-
-
-def _forgot_keepdims(got, case, fn) -> bool:
-    return _axis(case) % case.x.ndim != 0 and _right_along(fn, case.x, 0)
-
-
-def _unstable(got, case, fn) -> bool:
-    return nonfinite_where_finite(got, softmax_variant(case)).any()
 
 
 _WRONG_AXIS = (
@@ -136,15 +95,36 @@ CHECKER = Checker(
     cases=cases,
     reference=softmax_variant,
     outputs=(("Your softmax's result", "out", "x.shape"),),
-    call=_call,
     facts=_facts,
     mistakes=(
-        Mistake("unstable_softmax", test=_unstable),
+        Mistake(
+            "unstable_softmax",
+            test=lambda got, case, fn: nonfinite_where_finite(got, softmax_variant(case)).any(),
+        ),
         Mistake("softmax_wrong_axis", {"axis": 2}, name="axis_ignored"),  # x's last axis
         Mistake("softmax_wrong_axis", ({"axis": 0}, {"axis": 1})),
-        Mistake("forgot_keepdims", test=_forgot_keepdims),
+        Mistake(  # only axis 0 survives a forgotten keepdims without an error
+            "forgot_keepdims",
+            test=lambda got, case, fn: (
+                case.kwargs.get("axis", -1) % case.x.ndim != 0 and _right_along(fn, case, 0)
+            ),
+        ),
         Mistake("wrong_values", {"whole_array": True}, name="whole_array"),
         Mistake("wrong_values", {"normalise": False}, name="not_normalised"),
+    ),
+    raise_mistakes=(  # a broadcasting error from a forgotten keepdims
+        Mistake(
+            "forgot_keepdims",
+            test=lambda error, case, fn: _broadcast_error(error) and _right_along(fn, case, 0),
+            name="keepdims_raises",
+        ),
+        Mistake(
+            "forgot_keepdims",
+            test=lambda error, case, fn: (
+                _broadcast_error(error) and _right_along(fn, case, case.x.ndim - 1)
+            ),
+            name="reduced_axis_at_the_end",
+        ),
     ),
     messages={
         "unstable_softmax": "For the logits {logits} your softmax returns {got_row} instead of "
@@ -158,8 +138,13 @@ CHECKER = Checker(
         "forgot_keepdims": "{called}, your softmax runs without an error but {difference}: "
         "without keepdims=True, x.max(axis={axis}) has shape {reduced}, and numpy lines it up "
         "with the last axes, so x[i, j] is paired with the maximum (and sum) of row j instead of "
-        "row i. Only axis=0 survives a forgotten keepdims (other shapes raise an error); "
-        f"{KEEPDIMS_FIX}.",
+        "row i. Only axis=0 survives a forgotten keepdims (other shapes raise an error); {fix}.",
+        "keepdims_raises": "Without keepdims=True, x.max(axis={axis}) has shape {reduced} and no "
+        "longer lines up with x (only axis=0 works by luck, and a square x gives wrong numbers "
+        "without an error): {fix}.",
+        "reduced_axis_at_the_end": "It works along the last axis, so the reduced axis comes back "
+        "in the wrong place: x.max(axis=axis)[..., None] puts it at the end, which fits only "
+        "axis=-1, while keepdims=True keeps it where it was: {fix}.",
         "whole_array": "Your result sums to 1 over the whole array of shape {x_shape}, not along "
         "{shown}. Sum with axis=axis and keepdims=True.",
         "not_normalised": "Your result is np.exp(x) without dividing by the sum along {shown}: "
@@ -179,10 +164,7 @@ CHECKER = Checker(
 
 
 def check_softmax(fn) -> CheckResult:
-    """Check ``fn(x, axis=-1) -> x.shape``: positive values that sum to 1 along ``axis``, on
-    x (3, 4, 5) with several axes, a square (4, 4) matrix (where a forgotten keepdims
-    broadcasts silently), and logits around ±1000.
-
-    Used in notebooks/04_softmax.ipynb.
-    """
+    """Check ``fn(x, axis=-1) -> x.shape``: values that sum to 1 along ``axis``, for several
+    axes, a square matrix (where a forgotten keepdims broadcasts silently) and logits of ±1000.
+    Used in notebooks/04_softmax.ipynb."""
     return CHECKER(fn)
