@@ -238,6 +238,13 @@ def softmax_lse_no_keepdims(x, axis=-1):
     return np.exp(x - lse)
 
 
+def softmax_keepdims_for_matrices_only(x, axis=-1):
+    """keepdims=True only for a matrix: right on the square matrix, raises on x (3, 4, 5)."""
+    keep = x.ndim == 2
+    e = np.exp(x - x.max(axis=axis, keepdims=keep))
+    return e / e.sum(axis=axis, keepdims=keep)
+
+
 def softmax_keepdims_at_end(x, axis=-1):
     """Puts the reduced axis back at the end, which fits only axis=-1."""
     e = np.exp(x - x.max(axis=axis)[..., None])

@@ -96,6 +96,7 @@ WRONG = [
     (check_softmax, learner.softmax_no_keepdims, "forgot_keepdims"),
     (check_softmax, learner.softmax_lse_no_keepdims, "forgot_keepdims"),
     (check_softmax, learner.softmax_keepdims_at_end, "forgot_keepdims"),
+    (check_softmax, learner.softmax_keepdims_for_matrices_only, "forgot_keepdims"),
     (check_softmax, learner.softmax_over_axis_1, "softmax_wrong_axis"),
     # lesson 05: masks
     (check_masked_softmax, learner.masked_softmax_inverted, "mask_inverted"),
@@ -246,7 +247,7 @@ def test_every_checker_is_its_table_driven_spec():
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
 def test_every_row_of_every_mistake_table_is_planted(checker):
     spec = SPECS[checker]
-    rows = spec.mistakes + spec.shape_mistakes
+    rows = spec.tables
     labels = [row.label for row in rows]
     assert len(labels) == len(set(labels)), f"{checker.__name__}: row names must be unique"
     assert {row.key for row in rows} <= set(MISTAKE_KEYS)
@@ -259,7 +260,7 @@ def test_every_row_of_every_mistake_table_is_planted(checker):
 def test_every_variant_row_shows_in_some_case(checker):
     """A variant that equals the right answer on every case could never name its mistake."""
     spec = SPECS[checker]
-    for row in spec.mistakes + spec.shape_mistakes:
+    for row in spec.tables:
         for switches in row.switches:
             differs = []
             for case in spec.cases():

@@ -13,6 +13,7 @@ import numpy as np
 
 import mha_lib
 
+from . import multi_head_check as multi_head
 from ._harness import (
     as_pair,
     attempt,
@@ -23,10 +24,6 @@ from ._harness import (
     fmt_shape,
     to_array,
 )
-from .multi_head_check import CHECKER as MULTI_HEAD_CHECKER
-from .multi_head_check import D_MODEL, MultiHeadCase
-from .multi_head_check import cases as multi_head_cases
-from .multi_head_check import facts as multi_head_facts
 from .result import CheckResult
 
 TORCH_WORDING = {
@@ -40,12 +37,11 @@ TORCH_WORDING = {
     "output_bias": "out_proj's bias (nn.Linear(d_model, d_model, bias=bias))",
     "input_biases": "the biases of q_proj, k_proj and v_proj",
 }
-LAYERS = ("q_proj", "k_proj", "v_proj", "out_proj")
 _ARGUMENTS = {True: "query", False: "query, key, value"}  # what forward is called with
 MODULE_LARGE_FACTOR = 16.0  # scores reach about ±1000: e^x overflows float32 and float64
 
 
-class ModuleCase(MultiHeadCase):
+class ModuleCase(multi_head.MultiHeadCase):
     """A module built anew (``new_module``) or reused, the case's params, one call of forward."""
 
     @property
@@ -67,11 +63,11 @@ class ModuleCase(MultiHeadCase):
 def cases() -> list[ModuleCase]:
     """The numpy checker's inputs and weights (rounded to float32, as the module sees them):
     without and with a mask; forward(query) alone; kdim=10, vdim=6; bias=False; huge scores."""
-    plain, masked, narrow, _ = (case.args for case in multi_head_cases())
+    plain, masked, narrow, _ = (case.args for case in multi_head.cases())
     self_attention = plain | {"key": plain["query"], "value": plain["query"]}
     large = MODULE_LARGE_FACTOR * plain["query"]
     no_bias = narrow | {"key": masked["key"], "value": masked["value"]}
-    no_bias["params"] = mha_lib.MHAParams.init(D_MODEL, bias=False, seed=9)
+    no_bias["params"] = mha_lib.MHAParams.init(multi_head.D_MODEL, bias=False, seed=9)
     huge = self_attention | {"query": large, "key": large, "value": large}
     calls = [  # args, constructor keywords, forward(query) alone, need_weights, new module
         (plain, {}, False, True, True),
@@ -106,6 +102,7 @@ def cases() -> list[ModuleCase]:
 
 
 def _build(factory, case: ModuleCase, torch):
+    """Build the module, check its layers' shapes and biases, and load the case's weights."""
     constructor = case.constructor_text(factory)
     module, error = attempt(factory, case.params.d_model, case.num_heads, **case.constructor)
     if error is not None:
@@ -121,10 +118,19 @@ def _build(factory, case: ModuleCase, torch):
             "class itself (or a function that builds the module).",
         )
     module.eval()  # no dropout while checking
-    params = case.params
-    for name, weight in zip(LAYERS, (params.w_q, params.w_k, params.w_v, params.w_o)):
-        _check_layer(module, name, weight.shape[::-1], params.has_bias, constructor, torch)
+    for name, (weight, _) in _layers(case.params).items():
+        _check_layer(module, name, weight.shape[::-1], case.params.has_bias, constructor, torch)
     return module
+
+
+def _layers(params) -> dict:
+    """Each layer's weight and bias as numpy uses them (x @ w + b; torch stores w.T)."""
+    return {
+        "q_proj": (params.w_q, params.b_q),
+        "k_proj": (params.w_k, params.b_k),
+        "v_proj": (params.w_v, params.b_v),
+        "out_proj": (params.w_o, params.b_o),
+    }
 
 
 def _check_layer(module, name, weight_shape, bias, constructor, torch) -> None:
@@ -160,10 +166,8 @@ def _check_layer(module, name, weight_shape, bias, constructor, torch) -> None:
 
 
 def _load_weights(module, params: mha_lib.MHAParams, torch) -> None:
-    """Copy ``params`` into the module's layers (torch stores x @ W.T + b)."""
-    weights = (params.w_q, params.w_k, params.w_v, params.w_o)
-    biases = (params.b_q, params.b_k, params.b_v, params.b_o)
-    for name, weight, bias in zip(LAYERS, weights, biases):
+    """Copy ``params`` into the module's layers."""
+    for name, (weight, bias) in _layers(params).items():
         arrays = {"weight": weight.T} | ({} if bias is None else {"bias": bias})  # torch: W.T
         for part, array in arrays.items():
             tensor = getattr(getattr(module, name), part)
@@ -218,7 +222,7 @@ def _read(raw, case: ModuleCase, expected) -> tuple:
 
 
 CHECKER = dataclasses.replace(
-    MULTI_HEAD_CHECKER,
+    multi_head.CHECKER,
     name="check_multi_head_module",
     example="check_multi_head_module(MyMultiHeadAttention)",
     cases=cases,
@@ -226,7 +230,7 @@ CHECKER = dataclasses.replace(
     read=_read,
     note="(Called: {called}.)",
     facts=lambda got, case, switches: (
-        multi_head_facts(got, case, switches)
+        multi_head.facts(got, case, switches)
         | {"called": lambda: f"forward({_ARGUMENTS[case.self_attention]}) with {case.inputs}"}
     ),
     passed=(

@@ -9,15 +9,8 @@ import numpy as np
 
 import mha_lib
 
+from . import attention_check as attention
 from ._harness import Case, Checker, Mistake, close, difference_clause, fmt_number
-from .attention_check import (
-    PATTERN_MASK,
-    UNSTABLE_MESSAGE,
-    WRONG_AXIS_MESSAGE,
-    attention_variant,
-    unstable,
-    unstable_facts,
-)
 from .heads_check import merge_variant, split_variant
 from .masked_softmax_check import MASK_MESSAGES, mask_facts
 from .result import CheckResult
@@ -51,9 +44,11 @@ def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True
     q, k, v = (split_variant(x, num_heads, transpose=split_transpose) for x in projected)
     d_model = params.d_model
     divisors = {None: None, "1": 1.0, "d": d_model / num_heads, "√d_model": math.sqrt(d_model)}
-    heads, weights = attention_variant(q, k, v, case.mask, divisor=divisors[divisor], **masking)
+    heads, weights = attention.attention_variant(
+        q, k, v, case.mask, divisor=divisors[divisor], **masking
+    )
     if weights_unmasked:
-        _, weights = attention_variant(q, k, v)  # (..., num_heads, T_q, T_k)
+        _, weights = attention.attention_variant(q, k, v)  # (..., num_heads, T_q, T_k)
     if average_weights:
         weights = weights.mean(axis=-3)  # (..., T_q, T_k)
     if squeeze_heads:
@@ -99,28 +94,31 @@ def cases() -> list[MultiHeadCase]:
     cross_params = mha_lib.MHAParams.init(D_MODEL, d_key_in=10, d_value_in=6, seed=8)
     plain = sequences(params, 3)
     large = {"query": LARGE_INPUT_FACTOR * plain["query"], "key": LARGE_INPUT_FACTOR * plain["key"]}
+    mask_hint = (
+        "It worked without a mask, so look at the masking: mask is bool with True = may attend, "
+        "and it must broadcast to each head's scores."
+    )
+    widths_hint = (
+        "It worked with 3 heads and equal widths, so look for a place that assumes num_heads=3 "
+        "or key/value widths equal to d_model (d_model is params.w_q.shape[1])."
+    )
     return [
-        MultiHeadCase(plain),
+        MultiHeadCase(plain, extra=NUMPY_WORDING),
         MultiHeadCase(
-            sequences(params, 3, mask=PATTERN_MASK.copy()),
-            hint="It worked without a mask, so look at the masking: mask is bool with True = "
-            "may attend, and it must broadcast to each head's scores.",
+            sequences(params, 3, mask=attention.PATTERN_MASK.copy()),
+            hint=mask_hint,
+            extra=NUMPY_WORDING,
         ),
-        MultiHeadCase(
-            sequences(cross_params, 4, widths=(10, 6)),
-            hint="It worked with 3 heads and equal widths, so look for a place that assumes "
-            "num_heads=3 or key/value widths equal to d_model (d_model is params.w_q.shape[1]).",
-        ),
-        MultiHeadCase(plain | large, extra={"large": True}),
+        MultiHeadCase(sequences(cross_params, 4, (10, 6)), hint=widths_hint, extra=NUMPY_WORDING),
+        MultiHeadCase(plain | large, extra=NUMPY_WORDING | {"large": True}),
     ]
 
 
 def facts(got, case, switches) -> dict:
-    """What the messages quote; the fixes are worded by ``case.extra`` or NUMPY_WORDING."""
+    """What the messages quote; the fixes are worded by the case (``case.extra``)."""
     (output, weights), (right_output, right_weights) = got, case.reference()
     d_model, num_heads = case.params.d_model, case.num_heads
     d_head = d_model // num_heads
-    wording = {name: case.extra.get(name, text) for name, text in NUMPY_WORDING.items()}
 
     def evidence():  # the largest difference in the weights if they are wrong, else the output
         if weights is not None and not close(weights, right_weights):
@@ -133,25 +131,25 @@ def facts(got, case, switches) -> dict:
         total = fmt_number(weights[0, 0, 0].sum())
         return f"the weights of query 0 in head 0 sum to {total}, and {evidence()}"
 
+    def and_weights():
+        if weights is None:
+            return ""
+        return f" and {difference_clause('weights', weights, right_weights)}"
+
     return (
-        {name: (lambda text=text: text) for name, text in wording.items()}
-        | unstable_facts(got, case)
+        attention.unstable_facts(got, case)
         | ({} if weights is None else mask_facts(weights, case.mask))
         | {
-            "d_model": lambda: d_model,
-            "num_heads": lambda: num_heads,
-            "d_head": lambda: d_head,
-            "product": lambda: num_heads * d_head,
-            "sqrt_d_head": lambda: fmt_number(math.sqrt(d_head)),
-            "T_q": lambda: case.query.shape[-2],
-            "T_k": lambda: case.key.shape[-2],
+            "d_model": d_model,
+            "num_heads": num_heads,
+            "d_head": d_head,
+            "product": num_heads * d_head,
+            "sqrt_d_head": fmt_number(math.sqrt(d_head)),
+            "T_q": case.query.shape[-2],
+            "T_k": case.key.shape[-2],
             "evidence": evidence,
             "axis_evidence": axis_evidence,
-            "and_weights": lambda: (
-                ""
-                if weights is None
-                else f" and {difference_clause('weights', weights, right_weights)}"
-            ),
+            "and_weights": and_weights,
         }
     )
 
@@ -160,11 +158,25 @@ def _d_head_wide(got, case, fn) -> bool:
     return got[0].shape[-1] == case.params.d_model // case.num_heads
 
 
+def _output_shape_right(got, case, fn) -> bool:
+    return got[0].shape == case.reference()[0].shape
+
+
+def _right_output(got, case, fn) -> bool:
+    return close(got[0], case.reference()[0])
+
+
+def _right_weights(got, case, fn) -> bool:
+    return got[1] is not None and close(got[1], case.reference()[1])
+
+
 _COMBINED = (
     "{output_problem} You %s the {num_heads} heads' outputs, leaving d_head = {d_head} numbers "
     "per position: concatenate the heads side by side instead ({num_heads} * {d_head} = "
     "{product}), then apply the output projection."
 )
+ONE_HEAD = ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True})
+SPLIT_ONLY = ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False})
 CHECKER = Checker(
     name="check_multi_head_attention",
     example="check_multi_head_attention(multi_head_attention)",
@@ -179,50 +191,29 @@ CHECKER = Checker(
         Mistake("heads_summed", {"combine_heads": "sum"}, evident_in=0),
         Mistake("heads_summed", {"combine_heads": "mean"}, name="heads_averaged", evident_in=0),
         Mistake("wrong_shape", {"average_weights": True}, name="weights_averaged", evident_in=1),
-        Mistake(
-            "wrong_shape",
-            ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True}),
-            name="one_head",
-            evident_in=1,
-        ),
+        Mistake("wrong_shape", ONE_HEAD, name="one_head", evident_in=1),
         Mistake("wrong_shape", test=_d_head_wide, name="d_head_wide_output"),
-        Mistake(
-            "wrong_shape",
-            test=lambda got, case, fn: got[0].shape == case.reference()[0].shape,
-            name="weights_shape",
-        ),
+        Mistake("wrong_shape", test=_output_shape_right, name="weights_shape"),
     ),
     mistakes=(
-        Mistake("unstable_softmax", test=unstable),
+        Mistake("unstable_softmax", test=attention.unstable),
         Mistake("missing_scale", {"divisor": "1"}, evident_in=1),
         Mistake("scale_by_d", {"divisor": "d"}, evident_in=1),
         Mistake("wrong_values", {"divisor": "√d_model"}, name="sqrt_d_model", evident_in=1),
         Mistake("softmax_wrong_axis", {"axis": -2}, evident_in=1),
         Mistake("mask_inverted", {"invert_mask": True}, evident_in=1),
-        Mistake(
-            "split_without_transpose",
-            ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False}),
-            evident_in=1,
-        ),
+        Mistake("split_without_transpose", SPLIT_ONLY, evident_in=1),
         Mistake("merge_without_transpose", {"merge_transpose": False}),
         Mistake("missing_output_projection", {"output_projection": False}),
         Mistake("wrong_values", {"output_bias": False}, name="no_output_bias"),
         Mistake("wrong_values", {"input_biases": False}, name="no_input_biases"),
         Mistake("wrong_values", {"weights_unmasked": True}, name="weights_without_mask"),
-        Mistake(
-            "wrong_values",
-            name="after_the_attention",
-            test=lambda got, case, fn: got[1] is not None and close(got[1], case.reference()[1]),
-        ),
-        Mistake(
-            "wrong_values",
-            name="weights_only",
-            test=lambda got, case, fn: close(got[0], case.reference()[0]),
-        ),
+        Mistake("wrong_values", test=_right_weights, name="after_the_attention"),
+        Mistake("wrong_values", test=_right_output, name="weights_only"),
     ),
     messages={
         "mask_inverted": MASK_MESSAGES["mask_inverted"],
-        "unstable_softmax": UNSTABLE_MESSAGE,
+        "unstable_softmax": attention.UNSTABLE_MESSAGE,
         "heads_summed": _COMBINED % "added",
         "heads_averaged": _COMBINED % "averaged",
         "weights_averaged": "{weights_problem} You averaged the weights over the heads; return "
@@ -239,7 +230,7 @@ CHECKER = Checker(
         "{sqrt_d_head}: {evidence}. Use the square root.",
         "sqrt_d_model": "You divided the scores by √d_model = √{d_model}, but each head compares "
         "vectors of d_head = {d_head} numbers: {evidence}. Divide by √d_head = {sqrt_d_head}.",
-        "softmax_wrong_axis": WRONG_AXIS_MESSAGE,
+        "softmax_wrong_axis": attention.WRONG_AXIS_MESSAGE,
         "split_without_transpose": "You split the heads by reshape alone, so each head mixes "
         "positions: {evidence}. Reshape to (batch, seq_len, num_heads, d_head), then move the "
         "heads in front of seq_len: {split}.",
