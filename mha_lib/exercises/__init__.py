@@ -38,25 +38,16 @@ from .result import CheckResult
 from .scores_check import check_scores
 from .softmax_check import check_softmax
 
+# fmt: off
 MISTAKE_KEYS = (
-    "missing_scale",
-    "scale_by_d",
-    "softmax_wrong_axis",
-    "unstable_softmax",
-    "forgot_keepdims",
-    "mask_inverted",
-    "mask_after_softmax",
-    "masked_with_zero",
-    "fully_masked_nan",
-    "split_without_transpose",
-    "merge_without_transpose",
-    "heads_summed",
-    "missing_output_projection",
-    "wrong_shape",
-    "wrong_values",
-    "raised",
-    "wrong_type",
+    "missing_scale", "scale_by_d",  # the scaling of the scores
+    "softmax_wrong_axis", "unstable_softmax", "forgot_keepdims",  # the softmax
+    "mask_inverted", "mask_after_softmax", "masked_with_zero", "fully_masked_nan",  # the mask
+    "split_without_transpose", "merge_without_transpose", "heads_summed",  # the heads
+    "missing_output_projection",  # the output projection
+    "wrong_shape", "wrong_values", "raised", "wrong_type",  # any other mistake
 )
+# fmt: on
 """Every key a checker can put in ``CheckResult.mistake``."""
 
 __all__ = [

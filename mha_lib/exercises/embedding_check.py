@@ -46,7 +46,7 @@ def embedding_variant(
 
 
 def _facts(got, case, switches) -> dict:
-    return {"vocab_size": lambda: case.table.shape[0], "d_model": lambda: case.table.shape[1]}
+    return {"vocab_size": case.table.shape[0], "d_model": case.table.shape[1]}
 
 
 SHAPE_MISTAKES = (
@@ -120,8 +120,5 @@ CHECKER = Checker(
 
 def check_embedding(fn) -> CheckResult:
     """Check ``fn(token_ids, table) -> (seq_len, d_model)``: row i is ``table[token_ids[i]]``
-    (any method: indexing, one-hot @ table, a loop, torch).
-
-    Used in notebooks/01_input_vectors.ipynb.
-    """
+    (by indexing, one-hot @ table, a loop or torch). Used in notebooks/01_input_vectors.ipynb."""
     return CHECKER(fn)

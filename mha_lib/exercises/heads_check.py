@@ -17,59 +17,55 @@ def _numbered(*shape) -> np.ndarray:
     return np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
 
 
-def _split_case(shape, num_heads, hint="") -> Case:
-    """x numbered 0, 1, 2, ... in ``shape``; the layout and the fix as said for this case."""
-    *batch, _, d_model = shape
-    layout = f"num_heads, seq_len, d_head) with d_head = {d_model} / {num_heads} = "
-    fix = "reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)"
-    if batch:
-        fix = (
-            "reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
-            ".transpose(0, 2, 1, 3)"
-        )
-    layout = ("(batch, " if batch else "(") + layout + str(d_model // num_heads)
-    extra = {"layout": layout, "fix": fix}
-    return Case({"x": _numbered(*shape), "num_heads": num_heads}, hint=hint, extra=extra)
-
-
-def _merge_case(shape, hint="") -> Case:
-    *batch, num_heads, _, d_head = shape
-    layout = f"seq_len, num_heads * d_head) with num_heads * d_head = {num_heads} * {d_head} = "
-    fix = (
-        "Swap num_heads and seq_len back first, np.swapaxes(x, -3, -2), then reshape the last "
-        "two axes into one of num_heads * d_head."
-    )
-    if batch:
-        fix = (
-            "Swap num_heads and seq_len back first, .transpose(0, 2, 1, 3) → (batch, seq_len, "
-            "num_heads, d_head), then reshape to (batch, seq_len, num_heads * d_head)."
-        )
-    layout = ("(batch, " if batch else "(") + layout + str(num_heads * d_head)
-    return Case({"x": _numbered(*shape)}, hint=hint, extra={"layout": layout, "fix": fix})
-
-
+SPLIT_FIX = "reshape to (..., seq_len, num_heads, d_head), then np.swapaxes(..., -3, -2)"
+BATCH_SPLIT_FIX = (
+    "reshape to (batch, seq_len, num_heads, d_head), then swap seq_len and num_heads: "
+    ".transpose(0, 2, 1, 3)"
+)
+MERGE_FIX = (
+    "Swap num_heads and seq_len back first, np.swapaxes(x, -3, -2), then reshape the last two "
+    "axes into one of num_heads * d_head."
+)
+BATCH_MERGE_FIX = (
+    "Swap num_heads and seq_len back first, .transpose(0, 2, 1, 3) → (batch, seq_len, "
+    "num_heads, d_head), then reshape to (batch, seq_len, num_heads * d_head)."
+)
 # Split: batch=2, seq_len=5, d_model=12, 3 heads of d_head=4; then no batch axis with 4 heads
 # of 3. seq_len, num_heads and d_head always differ, so a missing transpose cannot hide.
 SPLIT_CASES = [
-    _split_case((2, 5, 12), 3),
-    _split_case(
-        (5, 12),
-        4,
+    Case(
+        {"x": _numbered(2, 5, 12), "num_heads": 3},
+        extra={
+            "layout": "(batch, num_heads, seq_len, d_head) with d_head = 12 / 3 = 4",
+            "fix": BATCH_SPLIT_FIX,
+        },
+    ),
+    Case(
+        {"x": _numbered(5, 12), "num_heads": 4},
         hint="It worked for x of shape (2, 5, 12) with 3 heads; write the reshape with the leading "
         "axes left open so any batch shape works: x.reshape(*x.shape[:-1], num_heads, d_head), "
         "then np.swapaxes(..., -3, -2).",
+        extra={"layout": "(num_heads, seq_len, d_head) with d_head = 12 / 4 = 3", "fix": SPLIT_FIX},
     ),
 ]
 # Merge: x (..., num_heads, seq_len, d_head): batch=2, 3 heads, seq_len=5, d_head=4; then no batch.
 MERGE_CASES = [
-    _merge_case((2, 3, 5, 4)),
-    _merge_case(
-        (4, 5, 3),
-        hint=(
-            "It worked for x of shape (2, 3, 5, 4); leave the leading axes open so any batch "
-            "shape works: np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], seq_len, num_heads * "
-            "d_head)."
-        ),
+    Case(
+        {"x": _numbered(2, 3, 5, 4)},
+        extra={
+            "layout": "(batch, seq_len, num_heads * d_head) with num_heads * d_head = 3 * 4 = 12",
+            "fix": BATCH_MERGE_FIX,
+        },
+    ),
+    Case(
+        {"x": _numbered(4, 5, 3)},
+        hint="It worked for x of shape (2, 3, 5, 4); leave the leading axes open so any batch "
+        "shape works: np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], seq_len, num_heads * "
+        "d_head).",
+        extra={
+            "layout": "(seq_len, num_heads * d_head) with num_heads * d_head = 4 * 3 = 12",
+            "fix": MERGE_FIX,
+        },
     ),
 ]
 
@@ -127,9 +123,9 @@ def _split_facts(got, case, switches) -> dict:
         "at": lambda: fmt_index(wrong()),
         "holds": lambda: _describe_features(got[wrong()], case.x),
         "wanted": lambda: _describe_features(right[wrong()], case.x),
-        "fix_clause": lambda: case.fix,
-        "last_feature": lambda: case.x.shape[-1] // case.num_heads - 1,
-        "fix": lambda: case.fix[0].upper() + case.fix[1:] + ".",
+        "fix_clause": case.fix,
+        "last_feature": case.x.shape[-1] // case.num_heads - 1,
+        "fix": case.fix[0].upper() + case.fix[1:] + ".",
     }
 
 
@@ -163,10 +159,8 @@ SPLIT_CHECKER = Checker(
 
 
 def check_split_heads(fn) -> CheckResult:
-    """Check ``fn(x, num_heads) -> (..., num_heads, seq_len, d_head)``: x ``(..., seq_len,
-    d_model)``; head h holds columns ``h * d_head : (h + 1) * d_head`` of every position.
-
-    Used in notebooks/07_multiple_heads.ipynb.
+    """Check ``fn(x, num_heads) -> (..., num_heads, seq_len, d_head)``: head h holds columns
+    ``h * d_head : (h + 1) * d_head`` of every position. Used in notebooks/07_multiple_heads.ipynb.
     """
     return SPLIT_CHECKER(fn)
 
@@ -184,13 +178,12 @@ def _merge_facts(got, case, switches) -> dict:
         return f"head {head} at position {position}"
 
     return {
-        "num_heads": lambda: num_heads,
-        "d_head": lambda: d_head,
-        "d_model": lambda: num_heads * d_head,
-        "last_head": lambda: num_heads - 1,
-        "columns": lambda: columns,
+        "num_heads": num_heads,
+        "d_head": d_head,
+        "d_model": num_heads * d_head,
+        "last_head": num_heads - 1,
+        "columns": columns,
         "source": source,
-        "fix": lambda: case.fix,
     }
 
 
@@ -230,9 +223,6 @@ MERGE_CHECKER = Checker(
 
 
 def check_merge_heads(fn) -> CheckResult:
-    """Check ``fn(x) -> (..., seq_len, num_heads * d_head)``: x ``(..., num_heads, seq_len,
-    d_head)``; the heads side by side (concatenated, not summed) in each position.
-
-    Lesson 07 teaches merge_heads; no lesson exercise uses this checker yet (spare).
-    """
+    """Check ``fn(x) -> (..., seq_len, num_heads * d_head)``: the heads side by side in each
+    position. Lesson 07 teaches merge_heads; no exercise uses this checker yet (spare)."""
     return MERGE_CHECKER(fn)

@@ -243,11 +243,6 @@ CHECKER = dataclasses.replace(
 
 def check_multi_head_module(cls_or_factory) -> CheckResult:
     """Check ``cls_or_factory(d_model, num_heads, bias=True, kdim=None, vdim=None)``: an
-    ``nn.Module`` with ``nn.Linear`` layers q_proj, k_proj (kdim -> d_model), v_proj (vdim ->
-    d_model) and out_proj whose ``forward(query, key=None, value=None, mask=None,
-    need_weights=False)`` returns ``(output (batch, T_q, d_model), weights (batch, num_heads,
-    T_q, T_k) or None)``, like :class:`mha_lib.MultiHeadAttention`.
-
-    Used in notebooks/09_the_module.ipynb.
-    """
+    ``nn.Module`` with ``nn.Linear`` layers q_proj, k_proj, v_proj, out_proj and ``forward`` like
+    :class:`mha_lib.MultiHeadAttention`'s. Used in notebooks/09_the_module.ipynb."""
     return CHECKER(cls_or_factory)

@@ -265,10 +265,6 @@ CHECKER = Checker(
 
 def check_multi_head_attention(fn) -> CheckResult:
     """Check ``fn(query, key, value, params, num_heads, mask=None) -> (output, weights)``:
-    project with ``params`` (:class:`~mha_lib.MHAParams`, ``x @ w + b``), split into heads,
-    attend, merge, project; output ``(..., T_q, d_model)``, per-head weights ``(...,
-    num_heads, T_q, T_k)``.
-
-    Used in notebooks/08_concat_and_output_projection.ipynb.
-    """
+    output ``(..., T_q, d_model)``, each head's weights ``(..., num_heads, T_q, T_k)``.
+    Used in notebooks/08_concat_and_output_projection.ipynb."""
     return CHECKER(fn)

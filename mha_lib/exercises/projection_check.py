@@ -122,10 +122,6 @@ CHECKER = Checker(
 
 
 def check_qkv_projection(fn) -> CheckResult:
-    """Check ``fn(x, w_q, w_k, w_v) -> (q, k, v)``: x ``(seq_len, d_in)``, w_q and w_k ``(d_in,
-    d_k)``, w_v ``(d_in, d_v)``; q = x @ w_q ``(seq_len, d_k)``, k = x @ w_k, v = x @ w_v
-    ``(seq_len, d_v)``. A weight applied transposed or swapped is named.
-
-    Used in notebooks/02_qkv_projections.ipynb.
-    """
+    """Check ``fn(x, w_q, w_k, w_v) -> (q, k, v)``: x ``(seq_len, d_in)``, each w ``(d_in,
+    d_out)``, q = x @ w_q, k = x @ w_k, v = x @ w_v. Used in notebooks/02_qkv_projections.ipynb."""
     return CHECKER(fn)

@@ -50,16 +50,16 @@ def _facts(got, case, switches) -> dict:
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(raw))), raw.shape))
     d_k, divisor = case.q.shape[-1], _divisors(case).get(switches.get("divisor"), 1.0)
     return {
-        "d_k": lambda: d_k,
-        "sqrt_d_k": lambda: fmt_number(math.sqrt(d_k)),
-        "at": lambda: f"scores{fmt_index(index)}",
+        "d_k": d_k,
+        "sqrt_d_k": fmt_number(math.sqrt(d_k)),
+        "at": f"scores{fmt_index(index)}",
         "value": lambda: fmt_number(got[index]),
-        "raw": lambda: fmt_number(raw[index]),
+        "raw": fmt_number(raw[index]),
         "right": lambda: fmt_number(scores_variant(case)[index]),
-        "length": lambda: round(divisor**2),
-        "length_name": lambda: switches.get("divisor", "")[1:],
-        "T_q": lambda: case.q.shape[-2],
-        "T_k": lambda: case.k.shape[-2],
+        "length": round(divisor**2),
+        "length_name": switches.get("divisor", "")[1:],
+        "T_q": case.q.shape[-2],
+        "T_k": case.k.shape[-2],
         "factor": lambda: fmt_number(1 / scale_factor(got, raw)),
     }
 
@@ -118,9 +118,6 @@ CHECKER = Checker(
 
 
 def check_scores(fn) -> CheckResult:
-    """Check ``fn(q, k) -> scores``: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``; scores
-    ``(..., T_q, T_k)`` = ``q @ kᵀ / sqrt(d_k)``, without and with (batch, head) axes.
-
-    Used in notebooks/03_attention_scores.ipynb.
-    """
+    """Check ``fn(q, k) -> (..., T_q, T_k)``: q ``(..., T_q, d_k)``, k ``(..., T_k, d_k)``,
+    scores = q @ kᵀ / √d_k. Used in notebooks/03_attention_scores.ipynb."""
     return CHECKER(fn)
