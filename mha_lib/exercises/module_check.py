@@ -102,7 +102,7 @@ def cases() -> list[ModuleCase]:
 
 
 def _build(factory, case: ModuleCase, torch):
-    """Build the module, check its layers' shapes and biases, and load the case's weights."""
+    """Build the module and check that its four layers have the shapes and biases asked for."""
     constructor = case.constructor_text(factory)
     module, error = attempt(factory, case.params.d_model, case.num_heads, **case.constructor)
     if error is not None:
