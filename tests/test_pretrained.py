@@ -51,7 +51,7 @@ def test_the_module_reproduces_the_model_in_every_layer(layer):
 def test_the_reference_output_is_before_the_residual_and_layernorm():
     """The hook reads the dense layer's output: adding x and applying the LayerNorm must give
     the layer's attention block output, which the model's next step uses."""
-    tokens, x = pretrained.layer_inputs(SENTENCES[0], 2)
+    _, x = pretrained.layer_inputs(SENTENCES[0], 2)
     _, output = pretrained.reference(SENTENCES[0], 2)
     bert = pretrained.bert_attention(2)
     with torch.no_grad():

@@ -34,7 +34,7 @@ def trained():
         one_mass = specialise.pattern_mass(one(test_ids)[1])
     return {
         "before": before, "before_jobs": before_jobs, "losses": losses, "after": after,
-        "after": after, "two": specialise.evaluate(two, test_ids, test_targets),
+        "two": specialise.evaluate(two, test_ids, test_targets),
         "one": specialise.evaluate(one, test_ids, test_targets), "one_mass": one_mass,
         "params": (sum(p.numel() for p in one.parameters()),
                    sum(p.numel() for p in two.parameters())),
@@ -61,7 +61,7 @@ def test_two_heads_specialise_and_one_head_cannot_do_both():
 def test_the_prose_quotes_the_measured_figures():
     run, prose = trained(), _prose()
     after, one_mass = run["after"], run["one_mass"]
-    per_job, both = run["two"]
+    _, both = run["two"]
     one_jobs, one_both = run["one"]
     quoted = {
         "untrained previous accuracy": f"{run['before_jobs'][0]:.1%}",
