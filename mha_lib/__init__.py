@@ -40,7 +40,12 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``mha_lib.MultiHeadAttention``: import the torch module on first use only."""
+    """``mha_lib.MultiHeadAttention`` and the torch submodules ``mha_lib.specialise`` and
+    ``mha_lib.pretrained``: imported on first use only."""
+    if name in ("specialise", "pretrained"):  # (`from . import` would call __getattr__ again)
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")  # transformers loads with the model
     if name == "MultiHeadAttention":
         from .modules import MultiHeadAttention
 

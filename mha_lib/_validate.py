@@ -550,3 +550,59 @@ def module_params_args(params, params_type) -> None:
     biases = (params.b_q, params.b_k, params.b_v, params.b_o)
     if len({b is None for b in biases}) != 1:
         raise ValueError("from_params needs all four biases present or all None")
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 10: heads that specialise (mha_lib.specialise) and a pretrained model (mha_lib.pretrained)
+# ---------------------------------------------------------------------------------------------
+
+
+def make_batch_args(batch_size, generator, seq_len, vocab_size, generator_type):
+    """``make_batch``: positive ints (``seq_len >= 3``, ``vocab_size >= 2``), a torch.Generator."""
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_type(generator, generator_type, "generator", "a seeded torch.Generator")
+    seq_len = check_positive_int(seq_len, "seq_len")
+    vocab_size = check_positive_int(vocab_size, "vocab_size")
+    if seq_len < 3:
+        raise ValueError(
+            f"seq_len must be at least 3 (a previous token that is not the first), got {seq_len}"
+        )
+    if vocab_size < 2:
+        raise ValueError(f"vocab_size must be at least 2, got {vocab_size}")
+    return batch_size, seq_len, vocab_size
+
+
+def pattern_weights(weights) -> np.ndarray:
+    """``pattern_mass``: attention weights ``(..., num_heads, T, T)`` with ``T >= 3``, as numpy."""
+    if _is_torch_tensor(weights):
+        weights = weights.detach().cpu().numpy()
+    weights = float_array(weights, "weights", "(..., num_heads, T, T)", min_ndim=3)
+    if weights.shape[-1] != weights.shape[-2] or weights.shape[-1] < 3:
+        raise ValueError(
+            "weights must be self-attention weights (..., num_heads, T, T) with T >= 3, "
+            f"got weights.shape={shape_str(weights.shape)}"
+        )
+    return weights
+
+
+def pretrained_layer(layer, num_layers: int) -> int:
+    """``load_attention_layer``, ``layer_inputs``: a layer index in ``0 .. num_layers - 1``."""
+    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
+        raise ArgumentTypeError(
+            f"layer must be an int from 0 to {num_layers - 1}, got {describe(layer)}"
+        )
+    if not 0 <= layer < num_layers:
+        raise ValueError(
+            f"layer must be from 0 to {num_layers - 1} (the model has {num_layers} layers), "
+            f"got layer={layer}"
+        )
+    return int(layer)
+
+
+def pretrained_text(text) -> str:
+    """``layer_inputs``: a non-empty str (one sentence or a few)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {describe(text)}")
+    if not text.strip():
+        raise ValueError(f"text must contain at least one word, got text={text!r}")
+    return text

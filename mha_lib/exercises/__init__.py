@@ -33,6 +33,7 @@ from .heads_check import check_merge_heads, check_split_heads
 from .masked_softmax_check import check_masked_softmax
 from .module_check import check_multi_head_module
 from .multi_head_check import check_multi_head_attention
+from .pretrained_check import check_load_bert_attention
 from .projection_check import check_qkv_projection
 from .result import CheckResult
 from .scores_check import check_scores
@@ -55,6 +56,7 @@ __all__ = [
     "CheckResult",
     "check_attention",
     "check_embedding",
+    "check_load_bert_attention",
     "check_masked_softmax",
     "check_merge_heads",
     "check_multi_head_attention",
