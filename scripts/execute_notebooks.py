@@ -10,6 +10,7 @@ Usage: python scripts/execute_notebooks.py notebooks/01_input_vectors.ipynb [...
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,34 @@ import nbformat
 from nbclient import NotebookClient
 
 TIMEOUT_PER_CELL = 120
+# Text up to a carriage return that is followed by more text on the same line: a progress bar
+# rewriting its line. A terminal or JupyterLab shows only what comes after it.
+OVERWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Consecutive outputs of one stream as one, each rewritten line at its last state.
+
+    nbclient stores every flush of a stream as its own output, so a progress bar (tqdm) would
+    be stored, and shown on the website, as one block per update. Stored this way, the site
+    shows what JupyterLab shows: the bar's final line.
+    """
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.output_type == "stream":
+            output.text = OVERWRITTEN.sub("", output.text)
+    return merged
 
 
 def execute(path: Path) -> float:
@@ -35,6 +64,9 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     if not store_state:
         nb.metadata.pop("widgets", None)
     nbformat.validate(nb)

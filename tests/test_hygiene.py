@@ -40,8 +40,18 @@ def test_cells_executed_in_order_without_errors(path):
         f"{path.name}: execution counts {counts}; re-run with `make execute`"
     )
     for index, cell in enumerate(code):
+        kinds = [o.get("name", o.output_type) for o in cell.outputs]
+        assert not any(a == b in ("stdout", "stderr") for a, b in zip(kinds, kinds[1:])), (
+            f"{path.name} code cell {index} stores a stream in pieces (a progress bar's every "
+            "update?): re-run with `make execute`, which stores each stream once"
+        )
         for output in cell.outputs:
             assert output.output_type != "error", f"{path.name} code cell {index} stores an error"
+            if output.output_type == "stream":
+                assert not re.search(r"\r(?!\n)", output.text), (
+                    f"{path.name} code cell {index} stores a line rewritten with \\r: "
+                    f"{output.text[:120]!r}; re-run with `make execute`"
+                )
             if output.output_type == "stream":
                 assert output.name == "stdout", (
                     f"{path.name} code cell {index} writes to stderr: {output.text[:200]!r}"
