@@ -550,3 +550,20 @@ def module_params_args(params, params_type) -> None:
     biases = (params.b_q, params.b_k, params.b_v, params.b_o)
     if len({b is None for b in biases}) != 1:
         raise ValueError("from_params needs all four biases present or all None")
+
+
+def flash_args(q, k, v, mask, block_size):
+    """``flash_attention``: what :func:`attention_args` checks, and a tile size
+    ``block_size`` that is a positive int (it may exceed T_q and T_k: one tile then)."""
+    q, k, v, mask = attention_args(q, k, v, mask)
+    if isinstance(block_size, (bool, np.bool_)) or not isinstance(block_size, numbers.Integral):
+        raise ArgumentTypeError(
+            f"block_size must be a positive int (rows and columns per tile), got "
+            f"{describe(block_size)} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
+        )
+    if block_size < 1:
+        raise ValueError(
+            f"block_size must be a positive int (rows and columns per tile), got "
+            f"block_size={block_size} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
+        )
+    return q, k, v, mask, int(block_size)
