@@ -23,7 +23,6 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make bundle   build the course bundle for learners (_build/bundle/mha-course.zip)"
 	@echo "make execute  re-execute every lesson and store its outputs"
-	@echo "make bench    time multi-head attention implementations against the FLOP floor"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
