@@ -14,7 +14,7 @@ NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 .PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \
-	execute clean
+	execute clean bench
 
 help:
 	@echo "make serve    build the site and serve it at http://127.0.0.1:$(PORT) (does the set-up)"
@@ -122,3 +122,10 @@ execute: setup
 
 clean:
 	rm -rf _build
+
+# ---- benchmark ------------------------------------------------------------------------------
+# Multi-head attention at B=8, T=1024, d_model=768, 12 heads: the course's module, the numpy
+# reference and torch.nn.MultiheadAttention against the FLOP floor (benchmarks/bench_mha.py).
+# tests/test_bench.py runs its --quick size in `make test`.
+bench: setup
+	$(BIN)/python benchmarks/bench_mha.py

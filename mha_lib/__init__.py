@@ -16,6 +16,7 @@ nothing here imports Sphinx or docutils.
 """
 
 from .attention import attention_scores, scaled_dot_product_attention
+from .flash import flash_attention
 from .heads import merge_heads, split_heads
 from .masks import causal_mask, padding_mask
 from .multi_head import multi_head_attention
@@ -28,6 +29,7 @@ __all__ = [
     "MultiHeadAttention",
     "attention_scores",
     "causal_mask",
+    "flash_attention",
     "linear",
     "merge_heads",
     "multi_head_attention",

@@ -606,3 +606,20 @@ def pretrained_text(text) -> str:
     if not text.strip():
         raise ValueError(f"text must contain at least one word, got text={text!r}")
     return text
+
+
+def flash_args(q, k, v, mask, block_size):
+    """``flash_attention``: what :func:`attention_args` checks, and a tile size
+    ``block_size`` that is a positive int (it may exceed T_q and T_k: one tile then)."""
+    q, k, v, mask = attention_args(q, k, v, mask)
+    if isinstance(block_size, (bool, np.bool_)) or not isinstance(block_size, numbers.Integral):
+        raise ArgumentTypeError(
+            f"block_size must be a positive int (rows and columns per tile), got "
+            f"{describe(block_size)} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
+        )
+    if block_size < 1:
+        raise ValueError(
+            f"block_size must be a positive int (rows and columns per tile), got "
+            f"block_size={block_size} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
+        )
+    return q, k, v, mask, int(block_size)

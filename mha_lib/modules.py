@@ -10,6 +10,7 @@ import math
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import _validate
@@ -91,10 +92,24 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key  # forward(x) is self-attention
         value = key if value is None else value
         mask = _validate.module_args(self, query, key, value, mask)
+        shared = (query is key, key is value)  # one input tensor: its projections can be fused
         unbatched = query.dim() == 2
         if unbatched:  # (T, width) -> (1, T, width); the batch axis goes again at the end
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
 
+        if need_weights:
+            output, weights = self._forward_steps(query, key, value, mask)
+        else:
+            output, weights = self._forward_fast(query, key, value, mask, *shared), None
+
+        if unbatched:  # output (T_q, d_model); weights (num_heads, T_q, T_k)
+            output = output.squeeze(0)
+            weights = None if weights is None else weights.squeeze(0)
+        return output, weights
+
+    def _forward_steps(self, query, key, value, mask):
+        """The forward pass written out step by step, returning the weights too (batched,
+        checked inputs). Introduced in notebooks/09_the_module.ipynb."""
         # 1. Project: one Linear each for q, k, v (not one per head).
         q = self.q_proj(query)  # (batch, T_q, d_model)
         k = self.k_proj(key)  # (batch, T_k, kdim) -> (batch, T_k, d_model)
@@ -112,10 +127,63 @@ class MultiHeadAttention(nn.Module):
         # 4. Concatenate the heads side by side (not summed), then mix them with out_proj.
         merged = _merge_heads(heads)  # (batch, T_q, d_model)
         output = self.out_proj(merged)  # (batch, T_q, d_model)
+        return output, weights
 
-        if unbatched:  # output (T_q, d_model); weights (num_heads, T_q, T_k)
-            output, weights = output.squeeze(0), weights.squeeze(0)
-        return output, (weights if need_weights else None)
+    def _forward_fast(self, query, key, value, mask, query_is_key, key_is_value):
+        """The same steps as :meth:`_forward_steps`, shaped for speed; output only.
+
+        Why it is shaped so (measured with ``make bench``, B=8, T=1024, d_model=768):
+
+        - **One matrix product for q, k and v** when they come from one tensor
+          (self-attention; for cross-attention with ``key is value``, one for k and v): the
+          three weights are concatenated on every call, ``(3·d_model, d_model)``, and one
+          ``F.linear`` projects. Concatenating per call costs a copy of the weights (a few MB,
+          well under 1% of the product's time) and cannot go stale: it always reads the
+          current parameters, so in-place optimiser updates, ``load_state_dict`` and autograd
+          (``torch.cat`` is differentiable) all just work. A cache would save that copy but
+          must be invalidated on every weight change, which is easy to get wrong.
+        - **No copies when splitting heads.** ``view`` + ``transpose`` give q, k, v as strided
+          views of the projection's output; ``F.scaled_dot_product_attention`` reads strided
+          inputs directly, so no ``.contiguous()`` is needed.
+        - **A fused attention kernel**, ``F.scaled_dot_product_attention``: scores, mask,
+          softmax and the weighted sum in tiles (lesson 11's online softmax), so the
+          ``(batch, num_heads, T_q, T_k)`` weights are never stored; it is also why this path
+          cannot return them (``need_weights=True`` takes the step-by-step path).
+        - **A query whose keys are all masked** would give NaN in the fused kernel; if the
+          mask has such a query, steps 3–5 fall back to the step-by-step attention, which
+          gives it zero weights (the same output as that path, always).
+        """
+        batch, seq_len_q, seq_len_k = query.shape[0], query.shape[1], key.shape[1]
+        num_heads, d_head, d_model = self.num_heads, self.d_head, self.d_model
+        q_proj, k_proj, v_proj = self.q_proj, self.k_proj, self.v_proj
+
+        # 1. Project, with one product for the projections that share their input.
+        if query_is_key and key_is_value:
+            q, k, v = _fused_linear(query, (q_proj, k_proj, v_proj))  # (batch, T, d_model) each
+        elif key_is_value:
+            q = q_proj(query)  # (batch, T_q, d_model)
+            k, v = _fused_linear(key, (k_proj, v_proj))  # (batch, T_k, d_model) each
+        else:
+            q, k, v = q_proj(query), k_proj(key), v_proj(value)
+
+        # 2. Split into heads as views: (batch, T, d_model) -> (batch, num_heads, T, d_head).
+        q = q.view(batch, seq_len_q, num_heads, d_head).transpose(1, 2)
+        k = k.view(batch, seq_len_k, num_heads, d_head).transpose(1, 2)
+        v = v.view(batch, seq_len_k, num_heads, d_head).transpose(1, 2)
+
+        # 3. Attention in every head at once, fused (no weights stored).
+        if mask is None:
+            heads = F.scaled_dot_product_attention(q, k, v)  # (batch, num_heads, T_q, d_head)
+        else:
+            mask = mask.to(q.device)
+            if bool(mask.any(dim=-1).all()):  # every query may attend to some key
+                heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            else:
+                heads, _ = _attention(q, k, v, mask)
+
+        # 4. Merge the heads (a copy only if the kernel's layout needs one), then out_proj.
+        merged = heads.transpose(1, 2).reshape(batch, seq_len_q, d_model)  # (batch, T_q, d_model)
+        return self.out_proj(merged)  # (batch, T_q, d_model)
 
     # -- weights to and from numpy MHAParams and torch.nn.MultiheadAttention -------------------
 
@@ -193,6 +261,15 @@ class MultiHeadAttention(nn.Module):
         module = cls.from_params(_params_from_torch(m), m.num_heads)
         reference = m.out_proj.weight
         return module.to(device=reference.device, dtype=reference.dtype)
+
+
+def _fused_linear(x: torch.Tensor, layers) -> tuple[torch.Tensor, ...]:
+    """``tuple(layer(x) for layer in layers)`` with one matrix product: the layers' weights
+    ``(d_out, d_in)`` stacked to ``(n·d_out, d_in)``, re-read from the layers on every call."""
+    weight = torch.cat([layer.weight for layer in layers])  # (n * d_out, d_in)
+    biases = [layer.bias for layer in layers]
+    bias = None if biases[0] is None else torch.cat(biases)  # (n * d_out,)
+    return F.linear(x, weight, bias).chunk(len(layers), dim=-1)  # n views (..., d_out)
 
 
 def _split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:

@@ -33,6 +33,7 @@ from .heads_check import check_merge_heads, check_split_heads
 from .masked_softmax_check import check_masked_softmax
 from .module_check import check_multi_head_module
 from .multi_head_check import check_multi_head_attention
+from .online_softmax_check import check_online_softmax
 from .pretrained_check import check_load_bert_attention
 from .projection_check import check_qkv_projection
 from .result import CheckResult
@@ -61,6 +62,7 @@ __all__ = [
     "check_merge_heads",
     "check_multi_head_attention",
     "check_multi_head_module",
+    "check_online_softmax",
     "check_qkv_projection",
     "check_scores",
     "check_softmax",

@@ -308,7 +308,7 @@ def test_old_progress_is_found_after_the_renumbering(page, site_url):
         "01_input_vectors": (1, 1), "02_qkv_projections": (0, 0), "03_attention_scores": (0, 0),
         "04_softmax": (1, 1), "05_masks": (1, 1), "06_weighted_sum": (1, 1),
         "07_multiple_heads": (1, 0), "08_concat_and_output_projection": (0, 0),
-        "09_the_module": (2, 2),
+        "09_the_module": (2, 2), "11_cost_of_attention": (0, 0),
     }
     assert set(expected) == set(BANKS)
     for stem, (answered, correct) in expected.items():
