@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -41,7 +42,7 @@ def test_cells_executed_in_order_without_errors(path):
     )
     for index, cell in enumerate(code):
         kinds = [o.get("name", o.output_type) for o in cell.outputs]
-        assert not any(a == b in ("stdout", "stderr") for a, b in zip(kinds, kinds[1:])), (
+        assert not any(a == b in ("stdout", "stderr") for a, b in itertools.pairwise(kinds)), (
             f"{path.name} code cell {index} stores a stream in pieces (a progress bar's every "
             "update?): re-run with `make execute`, which stores each stream once"
         )
