@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mha_lib import MHAParams
+
 # ---------------------------------------------------------------------------------------------
 # shared pieces
 # ---------------------------------------------------------------------------------------------
@@ -881,3 +883,177 @@ class ModuleWrongOutputShape(LearnerMHA):
 
 def module_factory_returning_none(d_model, num_heads, bias=True, kdim=None, vdim=None):
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 11: the online-softmax update (check_online_softmax)
+# ---------------------------------------------------------------------------------------------
+
+
+def update_numpy(m, l, scores):
+    m_new = np.maximum(m, scores.max(axis=-1))
+    l_new = l * np.exp(m - m_new) + np.exp(scores - m_new[..., None]).sum(axis=-1)
+    return m_new, l_new
+
+
+def update_loop(m, l, scores):  # one query at a time, in plain Python floats
+    m_new, l_new = np.empty_like(m), np.empty_like(l)
+    for index in np.ndindex(m.shape):
+        new_max = max(m[index], max(scores[index]))
+        total = l[index] * np.exp(m[index] - new_max)
+        for x in scores[index]:
+            total += np.exp(x - new_max)
+        m_new[index], l_new[index] = new_max, total
+    return m_new, l_new
+
+
+def update_logaddexp(m, l, scores):  # through log-sum-exp: log l + m is the running log-sum
+    m_new = np.maximum(m, scores.max(axis=-1))
+    with np.errstate(divide="ignore"):
+        log_sum = np.logaddexp(np.log(l) + m, np.logaddexp.reduce(scores, axis=-1))
+    return m_new, np.exp(log_sum - m_new)
+
+
+def update_not_rescaled(m, l, scores):  # THE classic mistake
+    m_new = np.maximum(m, scores.max(axis=-1))
+    return m_new, l + np.exp(scores - m_new[..., None]).sum(axis=-1)
+
+
+def update_rescaled_inverted(m, l, scores):
+    m_new = np.maximum(m, scores.max(axis=-1))
+    old = np.where(l > 0, l * np.exp(m_new - m), 0.0)
+    return m_new, old + np.exp(scores - m_new[..., None]).sum(axis=-1)
+
+
+def update_block_max(m, l, scores):
+    m_new = scores.max(axis=-1)
+    return m_new, l * np.exp(m - m_new) + np.exp(scores - m_new[..., None]).sum(axis=-1)
+
+
+def update_no_shift(m, l, scores):
+    return np.maximum(m, scores.max(axis=-1)), l + np.exp(scores).sum(axis=-1)
+
+
+def update_no_shift_old_max(m, l, scores):  # forgets the max entirely
+    return m, l + np.exp(scores).sum(axis=-1)
+
+
+def update_no_axis(m, l, scores):  # reduces the whole block to one number
+    m_new = np.maximum(m, scores.max())
+    return m_new, l * np.exp(m - m_new) + np.exp(scores - scores.max()).sum()
+
+
+def update_keeps_block_axis(m, l, scores):
+    m_new = np.maximum(m[..., None], scores)
+    return m_new, l[..., None] * np.exp(m[..., None] - m_new)
+
+
+def update_returns_sum_only(m, l, scores):
+    return update_numpy(m, l, scores)[1]
+
+
+def update_raises(m, l, scores):
+    return m + scores  # (2,) + (2, 3) does not broadcast
+
+
+def update_half(m, l, scores):
+    m_new, l_new = update_numpy(m, l, scores)
+    return m_new, l_new / 2
+
+
+ONLINE_SOFTMAX_RIGHT = [update_numpy, update_loop, update_logaddexp]
+ONLINE_SOFTMAX_WRONG = [  # (function, key, row of the table or None for a fallback)
+    (update_not_rescaled, "sum_not_rescaled", "sum_not_rescaled"),
+    (update_rescaled_inverted, "wrong_values", "rescaled_the_wrong_way"),
+    (update_block_max, "wrong_values", "block_max_only"),
+    (update_no_shift, "unstable_softmax", "no_max_subtracted"),
+    (update_no_shift_old_max, "unstable_softmax", "no_max_subtracted"),
+    (update_no_axis, "wrong_values", None),
+    (update_half, "wrong_values", None),
+    (update_keeps_block_axis, "wrong_shape", None),
+    (update_returns_sum_only, "wrong_type", None),
+    (update_raises, "raised", None),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 10: a BERT layer's weights loaded by hand (check_load_bert_attention)
+# ---------------------------------------------------------------------------------------------
+
+
+def _arrays(attention, transpose=True):
+    layers = {
+        "q": attention.self.query,
+        "k": attention.self.key,
+        "v": attention.self.value,
+        "o": attention.output.dense,
+    }
+    out = {}
+    for name, linear in layers.items():
+        weight = linear.weight.detach().numpy()
+        out[f"w_{name}"] = weight.T if transpose else weight
+        out[f"b_{name}"] = linear.bias.detach().numpy()
+    return out
+
+
+def load_right(attention):
+    return MHAParams(**_arrays(attention))
+
+
+def load_right_with_torch(attention):
+    arrays = {k: torch.tensor(v) for k, v in _arrays(attention).items()}
+    return MHAParams(**{k: v.numpy() for k, v in arrays.items()})
+
+
+def load_not_transposed(attention):
+    return MHAParams(**_arrays(attention, transpose=False))
+
+
+def load_output_not_transposed(attention):
+    arrays = _arrays(attention)
+    arrays["w_o"] = arrays["w_o"].T
+    return MHAParams(**arrays)
+
+
+def load_query_key_swapped(attention):
+    arrays = _arrays(attention)
+    arrays["w_q"], arrays["w_k"] = arrays["w_k"], arrays["w_q"]
+    arrays["b_q"], arrays["b_k"] = arrays["b_k"], arrays["b_q"]
+    return MHAParams(**arrays)
+
+
+def load_without_biases(attention):
+    arrays = _arrays(attention)
+    return MHAParams(**{k: v for k, v in arrays.items() if k.startswith("w_")})
+
+
+def load_layernorm_as_output(attention):
+    arrays = _arrays(attention)
+    arrays["b_o"] = attention.output.LayerNorm.bias.detach().numpy()
+    return MHAParams(**arrays)
+
+
+def load_fixed_size(attention):
+    arrays = _arrays(attention)
+    assert arrays["w_q"].shape == (8, 8), "written for d_model = 8"
+    return MHAParams(**arrays)
+
+
+def load_returns_dict(attention):
+    return _arrays(attention)
+
+
+def load_stub(attention):
+    return None
+
+
+BERT_LOAD_WRONG = [
+    (load_not_transposed, "weight_not_transposed", "weight_not_transposed"),
+    (load_output_not_transposed, "weight_not_transposed", "weight_not_transposed"),
+    (load_query_key_swapped, "wrong_values", "query_key_swapped"),
+    (load_without_biases, "wrong_values", "biases_left_out"),
+    (load_layernorm_as_output, "wrong_values", None),
+    (load_fixed_size, "raised", None),
+    (load_returns_dict, "wrong_type", None),
+    (load_stub, "wrong_type", None),
+]

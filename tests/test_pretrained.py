@@ -3,7 +3,7 @@
 Parity of the public API (``load_attention_layer``, ``layer_inputs``) with the model's own
 attention, on sentences other than the running one and in every layer; bad input; loading with
 every non-loopback socket made to fail; and the exercise checker, every row of its mistake
-table planted by a learner-style function."""
+table named (the rows are planted in tests/test_exercises.py, with every other checker's)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from mha_lib import MHAParams, pretrained
+import _exercise_variants as learner
+from mha_lib import pretrained
 from mha_lib.exercises import check_load_bert_attention, pretrained_check
 from mha_lib.exercises._harness import explain
 
@@ -32,8 +33,12 @@ def test_the_module_reproduces_the_model_in_every_layer(layer):
     assert isinstance(module, torch.nn.Module) and not module.training
     assert (module.d_model, module.num_heads) == (384, 12)
     bert = pretrained.bert_attention(layer)
-    pairs = [(module.q_proj, bert.self.query), (module.k_proj, bert.self.key),
-             (module.v_proj, bert.self.value), (module.out_proj, bert.output.dense)]
+    pairs = [
+        (module.q_proj, bert.self.query),
+        (module.k_proj, bert.self.key),
+        (module.v_proj, bert.self.value),
+        (module.out_proj, bert.output.dense),
+    ]
     for ours, theirs in pairs:
         assert (ours.weight - theirs.weight).abs().max() <= TOLERANCE
         assert (ours.bias - theirs.bias).abs().max() <= TOLERANCE
@@ -133,87 +138,17 @@ def test_head_patterns_finds_a_previous_token_head_in_layer_0():
 # --- the exercise checker ----------------------------------------------------------------
 
 
-def _arrays(attention, transpose=True):
-    layers = {"q": attention.self.query, "k": attention.self.key,
-              "v": attention.self.value, "o": attention.output.dense}
-    out = {}
-    for name, linear in layers.items():
-        weight = linear.weight.detach().numpy()
-        out[f"w_{name}"] = weight.T if transpose else weight
-        out[f"b_{name}"] = linear.bias.detach().numpy()
-    return out
-
-
-def load_right(attention):
-    return MHAParams(**_arrays(attention))
-
-
-def load_right_with_torch(attention):
-    arrays = {k: torch.tensor(v) for k, v in _arrays(attention).items()}
-    return MHAParams(**{k: v.numpy() for k, v in arrays.items()})
-
-
-def load_not_transposed(attention):
-    return MHAParams(**_arrays(attention, transpose=False))
-
-
-def load_output_not_transposed(attention):
-    arrays = _arrays(attention)
-    arrays["w_o"] = arrays["w_o"].T
-    return MHAParams(**arrays)
-
-
-def load_query_key_swapped(attention):
-    arrays = _arrays(attention)
-    arrays["w_q"], arrays["w_k"] = arrays["w_k"], arrays["w_q"]
-    arrays["b_q"], arrays["b_k"] = arrays["b_k"], arrays["b_q"]
-    return MHAParams(**arrays)
-
-
-def load_without_biases(attention):
-    arrays = _arrays(attention)
-    return MHAParams(**{k: v for k, v in arrays.items() if k.startswith("w_")})
-
-
-def load_layernorm_as_output(attention):
-    arrays = _arrays(attention)
-    arrays["b_o"] = attention.output.LayerNorm.bias.detach().numpy()
-    return MHAParams(**arrays)
-
-
-def load_fixed_size(attention):
-    arrays = _arrays(attention)
-    assert arrays["w_q"].shape == (8, 8), "written for d_model = 8"
-    return MHAParams(**arrays)
-
-
-def load_returns_dict(attention):
-    return _arrays(attention)
-
-
-def load_stub(attention):
-    return None
-
-
-WRONG = [
-    (load_not_transposed, "weight_not_transposed", "weight_not_transposed"),
-    (load_output_not_transposed, "weight_not_transposed", "weight_not_transposed"),
-    (load_query_key_swapped, "wrong_values", "query_key_swapped"),
-    (load_without_biases, "wrong_values", "biases_left_out"),
-    (load_layernorm_as_output, "wrong_values", None),
-    (load_fixed_size, "raised", None),
-    (load_returns_dict, "wrong_type", None),
-    (load_stub, "wrong_type", None),
-]
-
-
-@pytest.mark.parametrize("fn", [load_right, load_right_with_torch])
+@pytest.mark.parametrize("fn", [learner.load_right, learner.load_right_with_torch])
 def test_a_right_answer_passes(fn):
     result = check_load_bert_attention(fn)
     assert result.passed, result.message
 
 
-@pytest.mark.parametrize(("fn", "key", "row"), WRONG, ids=[w[0].__name__ for w in WRONG])
+@pytest.mark.parametrize(
+    ("fn", "key", "row"),
+    learner.BERT_LOAD_WRONG,
+    ids=[w[0].__name__ for w in learner.BERT_LOAD_WRONG],
+)
 def test_a_mistake_is_named(fn, key, row):
     result = check_load_bert_attention(fn)
     assert not result.passed and result.mistake == key, result.message
@@ -222,17 +157,8 @@ def test_a_mistake_is_named(fn, key, row):
 
 
 def test_the_untransposed_weight_message_names_the_weights_and_the_fix():
-    message = check_load_bert_attention(load_output_not_transposed).message
-    assert message.startswith("w_o is the Linear's weight as stored, not transposed.")
+    message = check_load_bert_attention(learner.load_output_not_transposed).message
+    assert message.startswith("w_o is the Linear's weight as stored, not transposed:")
     assert "attention.output.dense.weight with .T" in message
-    message = check_load_bert_attention(load_not_transposed).message
+    message = check_load_bert_attention(learner.load_not_transposed).message
     assert message.startswith("w_q, w_k, w_v, w_o are the Linears' weights as stored")
-
-
-def test_every_row_of_the_mistake_table_is_planted():
-    """As tests/test_exercises.py does for lessons 1-9: a row no planted variant reaches could
-    never name its mistake."""
-    labels = [row.label for row in pretrained_check.CHECKER.mistakes]
-    planted = {row for _, _, row in WRONG}
-    assert len(labels) == len(set(labels))
-    assert set(labels) <= planted, f"rows never planted: {set(labels) - planted}"

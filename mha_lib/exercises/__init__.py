@@ -47,6 +47,8 @@ MISTAKE_KEYS = (
     "mask_inverted", "mask_after_softmax", "masked_with_zero", "fully_masked_nan",  # the mask
     "split_without_transpose", "merge_without_transpose", "heads_summed",  # the heads
     "missing_output_projection",  # the output projection
+    "weight_not_transposed",  # loading a pretrained layer (lesson 10)
+    "sum_not_rescaled",  # the online softmax (lesson 11)
     "wrong_shape", "wrong_values", "raised", "wrong_type",  # any other mistake
 )
 # fmt: on

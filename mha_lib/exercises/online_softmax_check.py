@@ -97,27 +97,25 @@ CHECKER = Checker(
     facts=_facts,
     mistakes=(
         Mistake("unstable_softmax", {"shift": False}, name="no_max_subtracted", evident_in=1),
-        Mistake("wrong_values", {"rescale": "none"}, name="sum_not_rescaled", evident_in=1),
+        Mistake("sum_not_rescaled", {"rescale": "none"}, evident_in=1),
         Mistake("wrong_values", {"rescale": "inverted"}, name="rescaled_the_wrong_way"),
         Mistake("wrong_values", {"running_max": False}, name="block_max_only"),
     ),
     messages={
         "sum_not_rescaled": _STATE + "You forgot to rescale the old sum when the max changed: "
-        "every term already in l is exp(x − m), measured from the old max, and must become "
-        "exp(x − m_new). Multiply the old sum by exp(m − m_new) (here {factor}) before adding "
-        "the new block's terms: l_new = l * np.exp(m - m_new) + np.exp(scores - m_new[..., "
-        "None]).sum(axis=-1).",
+        "the terms already in l are exp(x − m), measured from the old max, so multiply l by "
+        "exp(m − m_new) (here {factor}) before adding the new block's terms, l_new = "
+        "l * np.exp(m - m_new) + np.exp(scores - m_new[..., None]).sum(axis=-1).",
         "rescaled_the_wrong_way": _STATE + "You rescaled the old sum by exp(m_new − m), the "
         "inverse of the right factor: moving the terms from the old max m to the larger m_new "
         "makes them smaller, so multiply by exp(m − m_new) ≤ 1 (here {factor}).",
         "block_max_only": _STATE + "Your new max is the block's own max, but the running max "
-        "must cover every score seen so far: m_new = np.maximum(m, scores.max(axis=-1)). "
-        "When the block's max is below m, the terms measured from it can overflow.",
-        "no_max_subtracted": _STATE + "You add np.exp(scores) without subtracting the max: "
-        "the running sum must hold exp(x − m_new), and np.exp alone overflows to inf for "
-        "scores around 1000 (e^1000 = inf). Keep every exponent ≤ 0: "
-        "m_new = np.maximum(m, scores.max(axis=-1)), then sum np.exp(scores - m_new[..., "
-        "None]).",
+        "must cover every score seen so far (when the block's max is below m, the terms "
+        "measured from it can overflow): m_new = np.maximum(m, scores.max(axis=-1)).",
+        "no_max_subtracted": _STATE + "You add np.exp(scores) without subtracting the max, "
+        "which overflows to inf for scores around 1000 (e^1000 = inf): the running sum must "
+        "hold exp(x − m_new), so keep every exponent ≤ 0 with m_new = np.maximum(m, "
+        "scores.max(axis=-1)) and np.exp(scores - m_new[..., None]).sum(axis=-1).",
     },
     shape_fallback="{problem} The running max and sum have one number per query, the shape "
     "of m: reduce the block with .max(axis=-1) and .sum(axis=-1), and add [..., None] to "

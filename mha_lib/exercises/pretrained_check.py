@@ -140,10 +140,10 @@ MISTAKES = (
 
 MESSAGES = {
     "weight_not_transposed": (
-        "{names} {verb} as stored, not transposed. nn.Linear keeps weight "
-        "(out, in) and computes x @ weight.T + bias; MHAParams computes x @ w + b, so w = "
-        "weight.T. BERT's matrices are square {shape}, so nothing fails with the wrong "
-        "orientation: only the numbers are wrong. Use {sources} with .T."
+        "{names} {verb} as stored, not transposed: nn.Linear keeps weight (out, in) and "
+        "computes x @ weight.T + bias, while MHAParams computes x @ w + b, and BERT's square "
+        "{shape} matrices hide the wrong orientation (nothing fails, only the numbers are "
+        "wrong). Use {sources} with .T, so that w = weight.T."
     ),
     "query_key_swapped": (
         "Your w_q and b_q hold the key's weights and your w_k, b_k the query's. Queries come "
