@@ -69,7 +69,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) -n $(JOBS) tests --ignore=tests/browser
+	$(PYTEST) -n $(JOBS) --dist loadgroup tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
