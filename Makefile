@@ -15,7 +15,7 @@ JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest
 # tests/nbval_lessons.py adds one item per lesson, run in nbval's kernel after its last cell:
 # the kernel's CPU budget and the quiz widget's questions (no third run of every lesson).
-NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p tests.nbval_lessons \
+NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p nbval_lessons \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 .PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \

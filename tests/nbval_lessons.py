@@ -1,4 +1,4 @@
-"""pytest plugin for the nbval stage (the Makefile's NBVAL: ``-p tests.nbval_lessons``): after
+"""pytest plugin for the nbval stage (the Makefile's NBVAL: ``-p nbval_lessons``): after
 nbval has run the last cell of a lesson, in the same kernel, one more test item per lesson.
 
 ``<lesson>.ipynb::kernel CPU and quiz widget`` checks what a learner in JupyterLab gets:
@@ -19,17 +19,16 @@ plugin.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from course import LESSON_PATTERN, QUIZZES
+
 DEFAULT_CPU_SECONDS = 10.0
 ITEM_NAME = "kernel CPU and quiz widget"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")  # as tests/course.py
-BANKS = Path(__file__).resolve().parents[1] / "mha_lib" / "quiz" / "banks"
 # Run in the lesson's kernel after its last cell: the kernel's CPU time and the state of the
 # quiz's widget model (the dict the kernel sends to JupyterLab).
 PROBE = """\
@@ -96,7 +95,7 @@ class LessonKernelItem(pytest.Item):
         state = probe["state"]
         assert state is not None, "the quiz's widget view names no live widget model"
         assert state["_model_name"] == "AnyModel"
-        ids = [q["id"] for q in yaml.safe_load((BANKS / f"{stem}.yml").read_text("utf-8"))]
+        ids = [q["id"] for q in yaml.safe_load((QUIZZES / f"{stem}.yml").read_text("utf-8"))]
         assert ids, f"{stem}: an empty bank"
         for question_id in ids:
             assert f'data-question-id="{question_id}"' in state["html"], question_id

@@ -49,13 +49,13 @@ def test_every_lesson_has_a_valid_budget():
 
 def test_the_nbval_stage_loads_the_plugin():
     nbval = _make_variable("NBVAL")
-    assert "--nbval " in nbval and "-p tests.nbval_lessons" in nbval, nbval
+    assert "--nbval " in nbval and "-p nbval_lessons" in nbval, nbval
 
 
 def test_the_plugin_checks_every_lesson_after_its_last_cell():
     """Collected as the nbval stage collects: each lesson's item right after its last cell."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "tests.nbval_lessons",
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "nbval_lessons",
          "--nbval", "--nbval-current-env", "-p", "no:xdist", str(NOTEBOOKS.relative_to(REPO))],
         cwd=REPO, capture_output=True, text=True, check=False,
     )
