@@ -6,11 +6,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-# Unit tests and nbval run in JOBS processes (pytest-xdist; JOBS=0: in one process). The
-# browser tests run in one: their time budgets are measured there.
+# Unit tests, nbval and the site's browser tests run in JOBS processes (pytest-xdist; JOBS=0:
+# in one process). The browser tests' time budgets are relative to the same page load (see
+# tests/browser/test_page_weight.py), so they hold with a neighbour; all the tests of one page
+# of the site run in one process (--dist loadgroup), which visits that page once. JupyterLab's
+# test runs in one process.
 JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest
-NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env \
+# tests/nbval_lessons.py adds one item per lesson, run in nbval's kernel after its last cell:
+# the kernel's CPU budget and the quiz widget's questions (no third run of every lesson).
+NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p nbval_lessons \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 .PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \
@@ -65,7 +70,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) -n $(JOBS) tests --ignore=tests/browser
+	$(PYTEST) -n $(JOBS) --dist loadgroup tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
@@ -76,7 +81,7 @@ book-check: setup
 	$(BIN)/jupyter-book build . --all -nW --keep-going
 
 browser-test: setup browser
-	$(PYTEST) tests/browser --ignore=$(LAB_TEST)
+	$(PYTEST) -n $(JOBS) --dist loadgroup tests/browser --ignore=$(LAB_TEST)
 
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,

@@ -1,51 +1,71 @@
-"""Every lesson runs in a live kernel within budget, and its quiz output is a real widget
+"""Every lesson runs in a live kernel within its CPU budget, and its quiz output is a real widget
 carrying the lesson's questions (what a learner in JupyterLab gets), next to the static HTML
 the website shows.
 
-The budget is on the CPU time the kernel spends (its process's user + system time, kernel
-start-up and imports included), not on wall time: the test machines are shared, and wall time
-there measures the neighbours as much as the lesson. On an idle laptop the two are close."""
+Those checks run in the nbval stage, in the kernel nbval has just run the lesson in (twice,
+strict), as one more test item per lesson: tests/nbval_lessons.py, a pytest plugin that the
+Makefile's NBVAL loads. This saves a third run of every lesson. The tests here make sure the
+plugin is loaded and adds its item to every lesson, and test the budget's source: the
+notebook's own metadata, ``metadata["course"]["cpu_budget_s"]``, else 10 s of CPU.
+"""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import nbformat
 import pytest
-import yaml
-from nbclient import NotebookClient
+from nbval_lessons import DEFAULT_CPU_SECONDS, ITEM_NAME, cpu_budget
 
-from course import NOTEBOOKS, QUIZZES, lesson_paths, read_notebook
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-MAX_CPU_SECONDS = 10.0
-CPU_PROBE = (
-    "import resource as _r\n"
-    "_u = _r.getrusage(_r.RUSAGE_SELF)\n"
-    "print(f'kernel cpu {_u.ru_utime + _u.ru_stime:.3f}')"
-)
+from course import NOTEBOOKS, REPO, lesson_paths
 
 
-@pytest.mark.parametrize("stem", [p.stem for p in lesson_paths()])
-def test_lesson_executes_fast_and_its_widget_carries_the_questions(stem):
-    nb = read_notebook(NOTEBOOKS / f"{stem}.ipynb")
-    nb.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", store_widget_state=True,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
+def _make_variable(name: str) -> str:
+    """The value of ``name := ...`` in the Makefile, continuation lines joined."""
+    text = (REPO / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    match = re.search(rf"^{name}\s*:?=(.*)$", text, re.MULTILINE)
+    assert match, f"no {name} in the Makefile"
+    return match.group(1)
+
+
+def test_cpu_budget_comes_from_the_notebooks_metadata():
+    nb = nbformat.v4.new_notebook()
+    assert DEFAULT_CPU_SECONDS == 10.0
+    assert cpu_budget(nb.metadata) == DEFAULT_CPU_SECONDS
+    nb.metadata["course"] = {"cpu_budget_s": 30}
+    assert cpu_budget(nb.metadata) == 30.0
+    for bad in (0, -1, "30", True, None):
+        nb.metadata["course"] = {"cpu_budget_s": bad}
+        with pytest.raises(AssertionError, match="cpu_budget_s"):
+            cpu_budget(nb.metadata)
+
+
+def test_every_lesson_has_a_valid_budget():
+    for path in lesson_paths():
+        cpu_budget(nbformat.read(path, as_version=4).metadata)
+
+
+def test_the_nbval_stage_loads_the_plugin():
+    nbval = _make_variable("NBVAL")
+    assert "--nbval " in nbval and "-p nbval_lessons" in nbval, nbval
+
+
+def test_the_plugin_checks_every_lesson_after_its_last_cell():
+    """Collected as the nbval stage collects: each lesson's item right after its last cell."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "nbval_lessons",
+         "--nbval", "--nbval-current-env", "-p", "no:xdist", str(NOTEBOOKS.relative_to(REPO))],
+        cwd=REPO, capture_output=True, text=True, check=False,
     )
-    client.execute()
-    probe = nb.cells.pop()
-    cpu = float(probe.outputs[0]["text"].split()[-1])
-    print(f"lesson {stem}: the kernel used {cpu:.2f} s of CPU")
-    assert cpu <= MAX_CPU_SECONDS, f"{stem} used {cpu:.1f} s of CPU (budget {MAX_CPU_SECONDS} s)"
-
-    quiz_cell = next(c for c in nb.cells if f'show_quiz("{stem}")' in c.source)
-    bundle = next(o["data"] for o in quiz_cell.outputs if WIDGET_VIEW in o.get("data", {}))
-    model = nb.metadata["widgets"][WIDGET_STATE]["state"][bundle[WIDGET_VIEW]["model_id"]]
-    assert model["model_name"] == "AnyModel"
-    ids = [q["id"] for q in yaml.safe_load((QUIZZES / f"{stem}.yml").read_text("utf-8"))]
-    for question_id in ids:
-        assert f'data-question-id="{question_id}"' in model["state"]["html"]
-    assert "export default" in model["state"]["_esm"], "the widget ships its ES module"
-    # The same output also carries the static rendering the website shows.
-    assert f'data-mha-quiz="{stem}"' in bundle["text/html"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    lessons = lesson_paths()
+    assert lessons
+    for path in lessons:
+        mine = [i for i in ids if i.startswith(f"notebooks/{path.name}::")]
+        cells = sum(c.cell_type == "code" for c in nbformat.read(path, as_version=4).cells)
+        assert mine == [f"notebooks/{path.name}::Cell {k}" for k in range(cells)] + [
+            f"notebooks/{path.name}::{ITEM_NAME}"
+        ], path.name

@@ -7,7 +7,12 @@ of option indices (``single``, ``multiple``) or the text typed (``numeric``, ``s
 
 from __future__ import annotations
 
+import html
+import re
+
 from playwright.sync_api import expect
+
+from mha_lib.quiz.render import _inline
 
 OUTCOMES = ("correct", "incorrect", "invalid")
 
@@ -18,6 +23,16 @@ def right_options(question) -> set[int]:
 
 def shape_text(dims) -> str:
     return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def as_typed(question, answer) -> str:
+    """``answer`` (a number, or a shape's dimensions) as a reader types it."""
+    return shape_text(answer) if question["type"] == "shape" else repr(answer)
+
+
+def shown_text(text: str) -> str:
+    """Bank text as the page shows it: rendered, tags dropped, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", _inline(text))).split())
 
 
 def answer_for(question, outcome: str):

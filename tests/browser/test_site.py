@@ -15,7 +15,10 @@ text is shown as text; "Check" with nothing chosen says so; every question answe
 with the keyboard alone, with a visible focus ring at every stop; hostile text answers
 (empty, letters, 1e999, NaN, a double click on "Check") give the invalid state and nothing
 else; every question answered wrong, then right, with the mouse, the feedback saying in words
-what its colour says.
+what its colour says; then every targeted feedback of the bank (a predictable wrong answer
+gets its own hint, word for word; an unforeseen wrong answer the general message, not a stale
+hint; the right answer still wins). Every lesson has at least one question with targeted
+feedback.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from harness import injected_markup, script
 from html_tree import parse
 from quiz_driver import (
     answer_for,
+    as_typed,
     check_button,
     feedback,
     give_and_expect,
     right_options,
+    shown_text,
 )
 
 LESSONS = lesson_stems()
@@ -330,6 +335,36 @@ def _wrong_then_right(page, questions):
             assert _expect_state(box, outcome).strip()
 
 
+def _type_and_check(box, text):
+    box.locator("input[type=text]").fill(text)
+    check_button(box).click()
+    return feedback(box)
+
+
+def _targeted_feedback(page, questions):
+    """Each predictable wrong answer of the bank gets its own hint, word for word; a wrong
+    answer nobody predicted gets the general message, not a stale hint; the right answer
+    still wins."""
+    targeted = [q for q in questions.values() if q.get("feedback")]
+    assert targeted, "no question with targeted feedback"
+    for question in targeted:
+        box = page.locator(f'[data-question-id="{question["id"]}"]')
+        for item in question["feedback"]:
+            fb = _type_and_check(box, as_typed(question, item["answer"]))
+            expect(fb).to_have_attribute("data-state", "incorrect")
+            text = " ".join(fb.inner_text().split())
+            assert text == f"✗ Not quite. {shown_text(item['text'])} Try again.", question["id"]
+        if question["type"] == "shape":
+            other = [d + 1 for d in question["answer"]] + [7]
+        else:
+            other = question["answer"] * 2 + 7.25
+        fb = _type_and_check(box, as_typed(question, other))
+        expect(fb).to_have_attribute("data-state", "incorrect")
+        expect(fb).to_contain_text("That is not the expected answer")
+        fb = _type_and_check(box, as_typed(question, question["answer"]))
+        expect(fb).to_have_attribute("data-state", "correct")
+
+
 @pytest.mark.parametrize("stem", LESSONS)
 def test_lesson_quiz_by_keyboard_and_mouse(offline_page, site_url, screenshots, stem):
     page = offline_page
@@ -341,6 +376,7 @@ def test_lesson_quiz_by_keyboard_and_mouse(offline_page, site_url, screenshots, 
     _by_keyboard_alone(page, questions)
     _hostile_answers(page, questions)
     _wrong_then_right(page, questions)
+    _targeted_feedback(page, questions)
     page.locator(".mha-quiz").first.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"{stem}.png"), full_page=True)
     page.locator(".mha-quiz").first.screenshot(path=str(screenshots / f"{stem}-quiz.png"))
