@@ -35,7 +35,10 @@ class MultiHeadAttention(nn.Module):
     ``forward(query, key=None, value=None, mask=None, need_weights=False)`` takes query
     ``(batch, T_q, d_model)``, key ``(batch, T_k, kdim)``, value ``(batch, T_k, vdim)`` (or the
     same without the batch axis) and returns ``(output (batch, T_q, d_model), weights (batch,
-    num_heads, T_q, T_k) or None)``. See :meth:`forward` for the mask.
+    num_heads, T_q, T_k) or None)``. See :meth:`forward` for the mask. With
+    ``need_weights=True`` it runs the steps as lesson 9 writes them (:meth:`_forward_steps`);
+    without, a fast path that gives the same output (:meth:`_forward_fast`: one fused q/k/v
+    product and ``F.scaled_dot_product_attention``; its docstring says why).
 
     Weights convert to and from numpy :class:`~mha_lib.MHAParams` with :meth:`from_params`
     and :meth:`to_params`; :meth:`from_torch` copies a ``torch.nn.MultiheadAttention``.
