@@ -5,7 +5,7 @@ nbval has run the last cell of a lesson, in the same kernel, one more test item 
 
 - the kernel's CPU time (its process's user + system time, start-up and imports included; not
   wall time, which on a shared machine measures the neighbours as much as the lesson) is
-  within the lesson's budget: ``metadata["course"]["cpu_budget_s"]`` in the notebook, else
+  within the lesson's budget: ``metadata["mha_course"]["cpu_budget_s"]`` in the notebook, else
   10 s (``cpu_budget``);
 - the quiz cell's output (``show_quiz("NN_slug")``, as nbval received it from the kernel) is a
   widget view of an ``AnyModel`` whose state carries every question of the lesson's bank and
@@ -43,10 +43,10 @@ print(_json.dumps({{"cpu": _usage.ru_utime + _usage.ru_stime, "state": _state}},
 
 def cpu_budget(metadata) -> float:
     """A lesson's kernel CPU budget in seconds, from its notebook ``metadata``:
-    ``course.cpu_budget_s``, else DEFAULT_CPU_SECONDS."""
-    budget = metadata.get("course", {}).get("cpu_budget_s", DEFAULT_CPU_SECONDS)
+    ``mha_course.cpu_budget_s``, else DEFAULT_CPU_SECONDS."""
+    budget = metadata.get("mha_course", {}).get("cpu_budget_s", DEFAULT_CPU_SECONDS)
     assert isinstance(budget, int | float) and not isinstance(budget, bool) and budget > 0, (
-        f"metadata course.cpu_budget_s must be a positive number of seconds, not {budget!r}"
+        f"metadata mha_course.cpu_budget_s must be a positive number of seconds, not {budget!r}"
     )
     return float(budget)
 

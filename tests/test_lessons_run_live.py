@@ -6,7 +6,7 @@ Those checks run in the nbval stage, in the kernel nbval has just run the lesson
 strict), as one more test item per lesson: tests/nbval_lessons.py, a pytest plugin that the
 Makefile's NBVAL loads. This saves a third run of every lesson. The tests here make sure the
 plugin is loaded and adds its item to every lesson, and test the budget's source: the
-notebook's own metadata, ``metadata["course"]["cpu_budget_s"]``, else 10 s of CPU.
+notebook's own metadata, ``metadata["mha_course"]["cpu_budget_s"]``, else 10 s of CPU.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def test_cpu_budget_comes_from_the_notebooks_metadata():
     nb = nbformat.v4.new_notebook()
     assert DEFAULT_CPU_SECONDS == 10.0
     assert cpu_budget(nb.metadata) == DEFAULT_CPU_SECONDS
-    nb.metadata["course"] = {"cpu_budget_s": 30}
+    nb.metadata["mha_course"] = {"cpu_budget_s": 30}
     assert cpu_budget(nb.metadata) == 30.0
     for bad in (0, -1, "30", True, None):
-        nb.metadata["course"] = {"cpu_budget_s": bad}
+        nb.metadata["mha_course"] = {"cpu_budget_s": bad}
         with pytest.raises(AssertionError, match="cpu_budget_s"):
             cpu_budget(nb.metadata)
 
