@@ -18,13 +18,15 @@ nothing here imports Sphinx or docutils.
 from .attention import attention_scores, scaled_dot_product_attention
 from .flash import flash_attention
 from .heads import merge_heads, split_heads
-from .masks import causal_mask, padding_mask
+from .masks import causal_mask, padding_mask, sliding_window_mask
 from .multi_head import multi_head_attention
 from .params import MHAParams
 from .projections import linear, project_qkv
 from .softmax import softmax
 
 __all__ = [
+    "GroupedQueryAttention",
+    "KVCache",
     "MHAParams",
     "MultiHeadAttention",
     "attention_scores",
@@ -35,15 +37,18 @@ __all__ = [
     "multi_head_attention",
     "padding_mask",
     "project_qkv",
+    "repeat_kv",
     "scaled_dot_product_attention",
+    "sliding_window_mask",
     "softmax",
     "split_heads",
 ]
 
 
 def __getattr__(name: str):
-    """``mha_lib.MultiHeadAttention`` and the torch submodules ``mha_lib.specialise`` and
-    ``mha_lib.pretrained``: imported on first use only."""
+    """``mha_lib.MultiHeadAttention``, lesson 12's ``GroupedQueryAttention``, ``KVCache`` and
+    ``repeat_kv``, and the torch submodules ``mha_lib.specialise`` and ``mha_lib.pretrained``:
+    imported on first use only."""
     if name in ("specialise", "pretrained"):  # (`from . import` would call __getattr__ again)
         import importlib
 
@@ -53,6 +58,12 @@ def __getattr__(name: str):
 
         globals()[name] = MultiHeadAttention
         return MultiHeadAttention
+    if name in ("GroupedQueryAttention", "KVCache", "repeat_kv"):
+        from .gqa import GroupedQueryAttention, KVCache, repeat_kv
+
+        globals().update(GroupedQueryAttention=GroupedQueryAttention, KVCache=KVCache)
+        globals()["repeat_kv"] = repeat_kv
+        return globals()[name]
     raise AttributeError(f"module 'mha_lib' has no attribute {name!r}")
 
 

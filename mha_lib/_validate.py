@@ -623,3 +623,133 @@ def flash_args(q, k, v, mask, block_size):
             f"block_size={block_size} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
         )
     return q, k, v, mask, int(block_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# lesson 12: sliding windows, grouped-query attention and the KV cache (mha_lib.gqa)
+# ---------------------------------------------------------------------------------------------
+
+
+def sliding_window_args(seq_len, window) -> tuple[int, int]:
+    """``sliding_window_mask``: a positive int length and a positive int window (it may
+    exceed the length: the mask is then the causal mask)."""
+    seq_len = check_positive_int(seq_len, "seq_len")
+    if isinstance(window, (bool, np.bool_)) or not isinstance(window, numbers.Integral):
+        raise ArgumentTypeError(
+            f"window must be a positive int (how many positions a query sees, itself "
+            f"included), got {describe(window)} (seq_len={seq_len})"
+        )
+    if window < 1:
+        raise ValueError(
+            f"window must be a positive int (how many positions a query sees, itself "
+            f"included), got window={window} (seq_len={seq_len})"
+        )
+    return seq_len, int(window)
+
+
+def check_kv_heads_divide(num_heads: int, num_kv_heads: int) -> int:
+    """Return ``num_heads // num_kv_heads`` (query heads per key/value head); raise unless
+    ``num_kv_heads`` divides ``num_heads``."""
+    if num_heads % num_kv_heads != 0:
+        raise ValueError(
+            f"num_heads={num_heads} is not divisible by num_kv_heads={num_kv_heads}: every "
+            f"key/value head serves the same number of query heads; choose num_kv_heads from "
+            f"{divisors(num_heads)}"
+        )
+    return num_heads // num_kv_heads
+
+
+def gqa_module_args(d_model, num_heads, num_kv_heads, bias) -> tuple[int, int, int, int, bool]:
+    """``GroupedQueryAttention(...)``: positive ints with ``num_heads | d_model`` and
+    ``num_kv_heads | num_heads``. Returns d_model, num_heads, num_kv_heads, d_head, bias."""
+    d_model = check_positive_int(d_model, "d_model")
+    num_heads = check_positive_int(num_heads, "num_heads")
+    num_kv_heads = check_positive_int(num_kv_heads, "num_kv_heads")
+    d_head = check_heads_divide(d_model, num_heads)
+    check_kv_heads_divide(num_heads, num_kv_heads)
+    return d_model, num_heads, num_kv_heads, d_head, check_bool(bias, "bias")
+
+
+def kv_cache_args(window) -> int | None:
+    """``KVCache(window=None)``: None (keep every position) or a positive int."""
+    if window is None:
+        return None
+    if isinstance(window, (bool, np.bool_)) or not isinstance(window, numbers.Integral):
+        raise ArgumentTypeError(
+            f"window must be None or a positive int (positions kept), got {describe(window)}"
+        )
+    if window < 1:
+        raise ValueError(
+            f"window must be None or a positive int (positions kept), got window={window}"
+        )
+    return int(window)
+
+
+def gqa_forward_args(module, x, mask, cache, cache_type):
+    """``GroupedQueryAttention.forward``: x a float tensor ``(batch, seq_len, d_model)`` in the
+    module's dtype; a cache of this module's shapes (or None); a bool mask for the weights'
+    shape ``(batch, num_heads, seq_len, T_k)``, where ``T_k`` counts the cached positions too."""
+    weight_dtype = module.q_proj.weight.dtype
+    if not _is_torch_tensor(x):
+        raise TypeError(f"x must be a torch.Tensor, got {describe(x)}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating point tensor, got dtype {x.dtype} with shape {shape_str(x.shape)}"
+        )
+    if x.dtype != weight_dtype:
+        raise TypeError(
+            f"x has dtype {x.dtype} but the module's weights are {weight_dtype} "
+            f"(x.shape={shape_str(x.shape)}); convert one of them, e.g. x.to({weight_dtype}) "
+            f"or module.to({x.dtype})"
+        )
+    if x.dim() != 3:
+        raise ValueError(
+            f"x must be (batch, seq_len, d_model) (batch first), got x.shape={shape_str(x.shape)}"
+        )
+    w_shape = module.q_proj.weight.shape  # (d_model, d_model)
+    check_width("x", x.shape, w_shape[1], "q_proj", "q_proj.weight", w_shape)
+    check_nonempty_sequence(x.shape[1:], "x", "seq_len")
+    cached = 0
+    if cache is not None:
+        check_type(cache, cache_type, "cache", "an mha_lib.KVCache (or None)")
+        cached = len(cache)
+        if cached:
+            want = (x.shape[0], module.num_kv_heads, module.d_head)
+            have = cache.keys.shape  # (batch, num_kv_heads, len(cache), d_head)
+            if (have[0], have[1], have[3]) != want:
+                raise ValueError(
+                    f"cache holds keys of shape {shape_str(have)} = (batch, num_kv_heads, "
+                    f"len(cache), d_head), which do not fit x.shape={shape_str(x.shape)} and "
+                    f"this module (num_kv_heads={module.num_kv_heads}, d_head={module.d_head}); "
+                    "use one KVCache per module and per batch"
+                )
+            if cache.keys.dtype != x.dtype:
+                raise TypeError(
+                    f"cache holds {cache.keys.dtype} keys but x has dtype {x.dtype} "
+                    f"(x.shape={shape_str(x.shape)}); start a new KVCache"
+                )
+    if mask is None:
+        return None
+    weights_shape = (x.shape[0], module.num_heads, x.shape[1], cached + x.shape[1])
+    return check_mask(mask, weights_shape, "(batch, num_heads, T_q, T_k)", torch=True)
+
+
+def repeat_kv_args(x, n_rep) -> int:
+    """``repeat_kv``: x a tensor ``(batch, num_kv_heads, seq_len, d_head)``, n_rep a positive int."""
+    if not _is_torch_tensor(x):
+        raise TypeError(f"x must be a torch.Tensor, got {describe(x)}")
+    if x.dim() != 4:
+        raise ValueError(
+            f"x must be 4-D (batch, num_kv_heads, seq_len, d_head), got x.shape={shape_str(x.shape)}"
+        )
+    if isinstance(n_rep, (bool, np.bool_)) or not isinstance(n_rep, numbers.Integral):
+        raise ArgumentTypeError(
+            f"n_rep must be a positive int (query heads per key/value head), got "
+            f"{describe(n_rep)} (x.shape={shape_str(x.shape)})"
+        )
+    if n_rep < 1:
+        raise ValueError(
+            f"n_rep must be a positive int (query heads per key/value head), got n_rep={n_rep} "
+            f"(x.shape={shape_str(x.shape)})"
+        )
+    return int(n_rep)

@@ -23,6 +23,28 @@ def causal_mask(seq_len: int) -> np.ndarray:
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
 
 
+def sliding_window_mask(seq_len: int, window: int) -> np.ndarray:
+    """Causal attention limited to the last ``window`` positions (sliding-window attention).
+
+    Args:
+        seq_len: the number of positions, a positive int.
+        window: how many positions each query sees, itself included, a positive int. A
+            window of ``seq_len`` or more gives :func:`causal_mask`; a window of 1 lets each
+            position see only itself.
+
+    Returns:
+        bool array ``(seq_len, seq_len)``: ``mask[i, j]`` is True (may attend) exactly when
+        ``i - window < j <= i``. Like :func:`causal_mask`, it broadcasts against weights of
+        shape ``(..., seq_len, seq_len)``; for torch, ``torch.tensor(mask)``.
+
+    Introduced in notebooks/12_todays_models.ipynb.
+    """
+    seq_len, window = _validate.sliding_window_args(seq_len, window)
+    i = np.arange(seq_len)[:, None]  # (seq_len, 1): the query's position
+    j = np.arange(seq_len)[None, :]  # (1, seq_len): the key's position
+    return (j <= i) & (j > i - window)  # (seq_len, seq_len)
+
+
 def padding_mask(lengths, max_len: int) -> np.ndarray:
     """Mark the real tokens of each padded sequence in a batch.
 
