@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import _exercise_variants as learner
+import _gqa_variants
 import mha_lib
 from mha_lib import exercises
 from mha_lib.data import embed
@@ -31,10 +32,12 @@ from mha_lib.exercises import (
     check_multi_head_module,
     check_online_softmax,
     check_qkv_projection,
+    check_repeat_kv,
     check_scores,
     check_softmax,
     check_split_heads,
     embedding_check,
+    gqa_check,
     heads_check,
     masked_softmax_check,
     module_check,
@@ -64,6 +67,7 @@ CHECKERS = [
 # Checkers whose learner functions take other arguments (a BERT layer; a running max and sum):
 # their own test files try them on crashes and odd results; here, their mistake tables.
 ALL_CHECKERS = [*CHECKERS, check_load_bert_attention, check_online_softmax]
+ALL_CHECKERS += [check_repeat_kv]  # lesson 12: fn(x, n_rep), x a torch tensor
 
 # ---------------------------------------------------------------------------------------------
 # every mistake is diagnosed with its key
@@ -221,6 +225,7 @@ def test_a_mistake_is_diagnosed_with_its_key(checker, wrong_fn, expected_key):
 
 WRONG += [(check_load_bert_attention, fn, key) for fn, key, _ in learner.BERT_LOAD_WRONG]
 WRONG += [(check_online_softmax, fn, key) for fn, key, _ in learner.ONLINE_SOFTMAX_WRONG]
+WRONG += [(check_repeat_kv, fn, key) for fn, key, _ in _gqa_variants.REPEAT_KV_WRONG]
 
 
 def test_every_catalogue_key_is_exercised():
@@ -241,6 +246,7 @@ SPECS = {
     check_load_bert_attention: pretrained_check.CHECKER,
     check_online_softmax: online_softmax_check.CHECKER,
 }
+SPECS[check_repeat_kv] = gqa_check.CHECKER
 
 
 @functools.cache

@@ -22,6 +22,7 @@ check_multi_head_attention     fn(query, key, value, params, num_heads,     08_c
                                mask=None) -> (output, weights)              output_projection
 check_multi_head_module        cls(d_model, num_heads, bias=True,           09_the_module
                                kdim=None, vdim=None) -> nn.Module
+check_repeat_kv                fn(x, n_rep) -> (B, kv * n_rep, T, d_head)   12_todays_models
 =============================  ===========================================  =================
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from .attention_check import check_attention
 from .embedding_check import check_embedding
+from .gqa_check import check_repeat_kv
 from .heads_check import check_merge_heads, check_split_heads
 from .masked_softmax_check import check_masked_softmax
 from .module_check import check_multi_head_module
@@ -49,6 +51,7 @@ MISTAKE_KEYS = (
     "missing_output_projection",  # the output projection
     "weight_not_transposed",  # loading a pretrained layer (lesson 10)
     "sum_not_rescaled",  # the online softmax (lesson 11)
+    "kv_heads_tiled",  # grouped-query attention: repeat instead of repeat_interleave (lesson 12)
     "wrong_shape", "wrong_values", "raised", "wrong_type",  # any other mistake
 )
 # fmt: on
@@ -66,6 +69,7 @@ __all__ = [
     "check_multi_head_module",
     "check_online_softmax",
     "check_qkv_projection",
+    "check_repeat_kv",
     "check_scores",
     "check_softmax",
     "check_split_heads",
