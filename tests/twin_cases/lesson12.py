@@ -8,8 +8,7 @@ from __future__ import annotations
 
 
 def _window_cases():
-    for seq_len, window in ((1, 1), (10, 3), (10, 1), (7, 7), (5, 8), (33, 4), (12, 11)):
-        yield (seq_len, window)
+    yield from ((1, 1), (10, 3), (10, 1), (7, 7), (5, 8), (33, 4), (12, 11))  # (seq_len, window)
 
 
 CASES = {
