@@ -68,12 +68,15 @@ def check_type(value, cls, name: str, expected: str) -> None:
         raise TypeError(f"{name} must be {expected}, got {describe(value)}")
 
 
-def check_positive_int(value, name: str) -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer; raise otherwise."""
+def check_positive_int(value, name: str, meaning: str = "", context: str = "") -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer; raise otherwise. The
+    message says what the number means (``meaning``, in parentheses) and ends with
+    ``context`` (e.g. the shapes it applies to)."""
+    what = f"{name} must be a positive int" + (f" ({meaning})" if meaning else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{name} must be a positive int, got {describe(value)}")
+        raise ArgumentTypeError(f"{what}, got {describe(value)}{context}")
     if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {name}={value}")
+        raise ValueError(f"{what}, got {name}={value}{context}")
     return int(value)
 
 
@@ -612,17 +615,9 @@ def flash_args(q, k, v, mask, block_size):
     """``flash_attention``: what :func:`attention_args` checks, and a tile size
     ``block_size`` that is a positive int (it may exceed T_q and T_k: one tile then)."""
     q, k, v, mask = attention_args(q, k, v, mask)
-    if isinstance(block_size, (bool, np.bool_)) or not isinstance(block_size, numbers.Integral):
-        raise ArgumentTypeError(
-            f"block_size must be a positive int (rows and columns per tile), got "
-            f"{describe(block_size)} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
-        )
-    if block_size < 1:
-        raise ValueError(
-            f"block_size must be a positive int (rows and columns per tile), got "
-            f"block_size={block_size} (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
-        )
-    return q, k, v, mask, int(block_size)
+    shapes = f" (q.shape={shape_str(q.shape)}, k.shape={shape_str(k.shape)})"
+    block_size = check_positive_int(block_size, "block_size", "rows and columns per tile", shapes)
+    return q, k, v, mask, block_size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,17 +629,8 @@ def sliding_window_args(seq_len, window) -> tuple[int, int]:
     """``sliding_window_mask``: a positive int length and a positive int window (it may
     exceed the length: the mask is then the causal mask)."""
     seq_len = check_positive_int(seq_len, "seq_len")
-    if isinstance(window, (bool, np.bool_)) or not isinstance(window, numbers.Integral):
-        raise ArgumentTypeError(
-            f"window must be a positive int (how many positions a query sees, itself "
-            f"included), got {describe(window)} (seq_len={seq_len})"
-        )
-    if window < 1:
-        raise ValueError(
-            f"window must be a positive int (how many positions a query sees, itself "
-            f"included), got window={window} (seq_len={seq_len})"
-        )
-    return seq_len, int(window)
+    meaning = "how many positions a query sees, itself included"
+    return seq_len, check_positive_int(window, "window", meaning, f" (seq_len={seq_len})")
 
 
 def check_kv_heads_divide(num_heads: int, num_kv_heads: int) -> int:
@@ -674,15 +660,7 @@ def kv_cache_args(window) -> int | None:
     """``KVCache(window=None)``: None (keep every position) or a positive int."""
     if window is None:
         return None
-    if isinstance(window, (bool, np.bool_)) or not isinstance(window, numbers.Integral):
-        raise ArgumentTypeError(
-            f"window must be None or a positive int (positions kept), got {describe(window)}"
-        )
-    if window < 1:
-        raise ValueError(
-            f"window must be None or a positive int (positions kept), got window={window}"
-        )
-    return int(window)
+    return check_positive_int(window, "window", "the positions kept, or None for all")
 
 
 def gqa_forward_args(module, x, mask, cache, cache_type):
@@ -742,14 +720,5 @@ def repeat_kv_args(x, n_rep) -> int:
         raise ValueError(
             f"x must be 4-D (batch, num_kv_heads, seq_len, d_head), got x.shape={shape_str(x.shape)}"
         )
-    if isinstance(n_rep, (bool, np.bool_)) or not isinstance(n_rep, numbers.Integral):
-        raise ArgumentTypeError(
-            f"n_rep must be a positive int (query heads per key/value head), got "
-            f"{describe(n_rep)} (x.shape={shape_str(x.shape)})"
-        )
-    if n_rep < 1:
-        raise ValueError(
-            f"n_rep must be a positive int (query heads per key/value head), got n_rep={n_rep} "
-            f"(x.shape={shape_str(x.shape)})"
-        )
-    return int(n_rep)
+    meaning = "query heads per key/value head"
+    return check_positive_int(n_rep, "n_rep", meaning, f" (x.shape={shape_str(x.shape)})")

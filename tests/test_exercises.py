@@ -374,6 +374,7 @@ RIGHT = [
     (check_multi_head_module, learner.EinsumMHA),
     (check_multi_head_module, mha_lib.MultiHeadAttention),
 ]
+RIGHT += [(check_repeat_kv, fn) for fn in [*_gqa_variants.REPEAT_KV_RIGHT, mha_lib.repeat_kv]]
 
 
 @pytest.mark.parametrize(

@@ -271,8 +271,8 @@ def test_with_a_cache_the_mask_blocks_more_keys_and_the_weights_cover_cached_one
         (lambda: GroupedQueryAttention(12, 4, 0), ValueError, r"num_kv_heads=0"),
         (lambda: GroupedQueryAttention(12, 4, 2.0), TypeError, r"num_kv_heads must be a positive"),
         (lambda: GroupedQueryAttention(12, 4, 2, bias=1), TypeError, r"bias must be True or Fal"),
-        (lambda: KVCache(window=0), ValueError, r"window must be None or a positive int"),
-        (lambda: KVCache(window="4"), TypeError, r"window must be None or a positive int"),
+        (lambda: KVCache(window=0), ValueError, r"window must be a positive int \(the positions kept, or None for all\), got window=0"),
+        (lambda: KVCache(window="4"), TypeError, r"window must be a positive int .* got str '4'"),
     ],
 )  # fmt: skip
 def test_constructors_name_bad_arguments(call, error, pattern):

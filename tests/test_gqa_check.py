@@ -1,11 +1,10 @@
-"""check_repeat_kv (lesson 12): right answers pass, every row of its mistake table is named
-(the rows are also planted in tests/test_exercises.py), the classic mistake's message says
-what to do in two sentences, and the checker's reference is mha_lib.repeat_kv."""
+"""check_repeat_kv (lesson 12): each planted mistake is named by its own row (right answers
+and the rows' keys are tested with every checker's in tests/test_exercises.py), the classic
+mistake's message says what to do in two sentences, and the reference is mha_lib.repeat_kv."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 import _gqa_variants as learner
@@ -15,23 +14,12 @@ from mha_lib.exercises._harness import explain
 from mha_lib.exercises.gqa_check import CHECKER, cases, repeat_reference
 
 
-@pytest.mark.parametrize("fn", learner.REPEAT_KV_RIGHT, ids=lambda f: f.__name__)
-def test_a_right_repetition_passes(fn):
-    result = check_repeat_kv(fn)
-    assert result.passed, result.message
-    assert str(result).startswith("✓ Passed: ")
-
-
-@pytest.mark.parametrize(
-    ("fn", "key", "row"), learner.REPEAT_KV_WRONG, ids=lambda x: getattr(x, "__name__", x)
-)
-def test_each_mistake_is_named(fn, key, row):
-    result, named_row = explain(CHECKER.steps, fn)
-    assert not result.passed and result.mistake == key, result.message
-    assert named_row == row, result.message
-    assert key in MISTAKE_KEYS
-    assert "\n" not in result.message
-    assert str(check_repeat_kv(fn)) == str(result)  # the public function is this table
+def test_each_planted_mistake_is_named_by_its_row():
+    """(tests/test_exercises.py runs these variants, and the right ones, with every checker's.)"""
+    for fn, key, row in learner.REPEAT_KV_WRONG:
+        result, named_row = explain(CHECKER.steps, fn)
+        assert (result.passed, result.mistake, named_row) == (False, key, row), fn.__name__
+        assert key in MISTAKE_KEYS and "\n" not in result.message
 
 
 def test_the_classic_mistake_names_the_wrong_pairs_in_two_sentences():
