@@ -7,7 +7,8 @@ then computes with unchecked private helpers, so ``multi_head_attention`` reads 
 project, split, attend, merge, project. ``modules.MultiHeadAttention`` is its torch twin,
 loaded on first use: ``import mha_lib`` does not import torch. Weights move between the two
 through ``MHAParams`` (``from_params``/``to_params``), and torch's packed ``in_proj_weight``
-is read in one place, ``MHAParams.from_torch``. Around the math sit the running example
+is read in one place, ``MHAParams.from_torch``. Lesson 12's ``gqa`` (``GroupedQueryAttention``,
+``KVCache``, ``repeat_kv``) builds on the torch module and loads on first use too. Around the math sit the running example
 (``data``), ``plotting``, the exercise checkers (``exercises/``) and the widgets the lessons
 show (``quiz/`` with its question banks as package data, ``explorer/``, ``static_widget``).
 Imports run one way, from ``_validate`` to the math to the torch module, checkers and widgets,
