@@ -323,7 +323,7 @@ def test_sheet_table_gives_the_shapes_of_a_running_layer():
     diagrams draw must agree with shape_flow, the others (ids, weights, cache, parameters)
     with the formulas."""
     b, t, d, h, kv = 3, 10, 24, 4, 2
-    vocab, dh = 100, d // h
+    vocab, dh = 9, d // h
     assert diagram.SHEET == {"batch": b, "seq_len": t, "d_model": d, "num_heads": h}
     assert diagram.SHEET_NUM_KV_HEADS == kv
     mha, gqa = (drawing.shapes for drawing in diagram.sheet_diagrams().values())
