@@ -169,18 +169,13 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
     num_heads = _positive_int(num_heads, "num_heads")
     if batch is not None:
         batch = _positive_int(batch, "batch")
-    if d_model % num_heads != 0:
-        raise ValueError(
-            f"num_heads={num_heads} must divide d_model={d_model} "
-            f"(d_head = d_model / num_heads must be a whole number)"
-        )
+    _divides(num_heads, "num_heads", d_model, "d_model",
+             "d_head = d_model / num_heads must be a whole number")
     if num_kv_heads is not None:
         num_kv_heads = _positive_int(num_kv_heads, "num_kv_heads")
-        if num_heads % num_kv_heads != 0:
-            raise ValueError(
-                f"num_kv_heads={num_kv_heads} must divide num_heads={num_heads} (each key/value "
-                f"head serves num_heads / num_kv_heads query heads, a whole number)"
-            )
+        _divides(num_kv_heads, "num_kv_heads", num_heads, "num_heads",
+                 "each key/value head serves num_heads / num_kv_heads query heads, a whole "
+                 "number")
     grouped = num_kv_heads is not None and num_kv_heads < num_heads
     marked = _steps(highlight, GQA_STEPS if grouped else STEPS)
 
@@ -198,12 +193,8 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
     shapes = {step: tuple(sizes[name] for name in names) for step, names in symbolic.items()}
 
     # 2. The text alternative, then the drawing.
-    if grouped:
-        alt = _alt_text_gqa(shapes, sizes, batch, marked)
-        svg = _draw(symbolic, shapes, sizes, batch, marked, alt, steps=GQA_STEPS)
-    else:
-        alt = _alt_text(shapes, sizes, batch, marked)
-        svg = _draw(symbolic, shapes, sizes, batch, marked, alt)
+    alt = _alt_text(shapes, sizes, batch, marked)
+    svg = _draw(symbolic, shapes, sizes, batch, marked, alt, GQA_STEPS if grouped else STEPS)
     return ShapeFlowDiagram(svg=svg, alt=alt, shapes=shapes, seq_len=seq_len, d_model=d_model,
                             num_heads=num_heads, batch=batch, highlight=marked,
                             num_kv_heads=num_kv_heads)
@@ -224,6 +215,11 @@ def _positive_int(value, name):
     if value <= 0:
         raise ValueError(f"{name} must be a positive int, got {name}={value}")
     return int(value)
+
+
+def _divides(part, part_name, whole, whole_name, why):
+    if whole % part != 0:
+        raise ValueError(f"{part_name}={part} must divide {whole_name}={whole} ({why})")
 
 
 def _steps(highlight, steps=STEPS) -> tuple:
@@ -259,41 +255,33 @@ def _shape(sizes) -> str:
 
 def _alt_text(shapes, sizes, batch, marked) -> str:
     batch_part = "" if batch is None else f"batch = {batch}, "
-    parts = [
-        (f"Shape-flow diagram of multi-head self-attention with {batch_part}"
-         f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
-         f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per step:"),
-        f"the input x, {_shape(shapes['input'])};",
-        (f"1 project: x times W_Q, W_K and W_V gives Q, K and V, "
-         f"{_shape(shapes['project'])} each;"),
-        f"2 split: each into num_heads heads, {_shape(shapes['split'])};",
-        (f"3 scores: Q times K transposed over the square root of d_head, "
-         f"{_shape(shapes['scores'])};"),
-        f"4 softmax: mask, then softmax over the keys, weights {_shape(shapes['weights'])};",
-        f"5 weighted sum: weights times V gives the heads, {_shape(shapes['heads'])};",
-        f"6 merge: the heads side by side, {_shape(shapes['merge'])};",
-        f"7 output projection: times W_O, output {_shape(shapes['output'])}, the shape of x.",
-    ]
-    if marked:
-        parts.append("Highlighted: " + ", ".join(_TITLES[step] for step in marked) + ".")
-    return " ".join(parts)
-
-
-def _alt_text_gqa(shapes, sizes, batch, marked) -> str:
-    batch_part = "" if batch is None else f"batch = {batch}, "
-    group = sizes["num_heads"] // sizes["num_kv_heads"]
-    parts = [
-        (f"Shape-flow diagram of {_kind(sizes['num_kv_heads'])} with {batch_part}"
-         f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
-         f"num_heads = {sizes['num_heads']}, num_kv_heads = {sizes['num_kv_heads']} and "
-         f"d_head = {sizes['d_head']}, one row per step:"),
-        f"the input x, {_shape(shapes['input'])};",
-        (f"1 project: x times W_Q gives Q, {_shape(shapes['project'])}, and x times the "
-         f"narrower W_K and W_V gives K and V, {_shape(shapes['project_kv'])} each;"),
-        (f"2 split: Q into num_heads heads, {_shape(shapes['split'])}, K and V into "
-         f"num_kv_heads heads, {_shape(shapes['split_kv'])} each;"),
-        (f"2b repeat K, V: each key/value head repeated for its {group} query heads "
-         f"(repeat_interleave), {_shape(shapes['repeat'])} each;"),
+    if "repeat" not in shapes:  # multi-head attention
+        parts = [
+            (f"Shape-flow diagram of multi-head self-attention with {batch_part}"
+             f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
+             f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per "
+             f"step:"),
+            f"the input x, {_shape(shapes['input'])};",
+            (f"1 project: x times W_Q, W_K and W_V gives Q, K and V, "
+             f"{_shape(shapes['project'])} each;"),
+            f"2 split: each into num_heads heads, {_shape(shapes['split'])};",
+        ]
+    else:  # grouped-query attention: K and V narrower until the repeat
+        group = sizes["num_heads"] // sizes["num_kv_heads"]
+        parts = [
+            (f"Shape-flow diagram of {_kind(sizes['num_kv_heads'])} with {batch_part}"
+             f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
+             f"num_heads = {sizes['num_heads']}, num_kv_heads = {sizes['num_kv_heads']} and "
+             f"d_head = {sizes['d_head']}, one row per step:"),
+            f"the input x, {_shape(shapes['input'])};",
+            (f"1 project: x times W_Q gives Q, {_shape(shapes['project'])}, and x times the "
+             f"narrower W_K and W_V gives K and V, {_shape(shapes['project_kv'])} each;"),
+            (f"2 split: Q into num_heads heads, {_shape(shapes['split'])}, K and V into "
+             f"num_kv_heads heads, {_shape(shapes['split_kv'])} each;"),
+            (f"2b repeat K, V: each key/value head repeated for its {group} query heads "
+             f"(repeat_interleave), {_shape(shapes['repeat'])} each;"),
+        ]
+    parts += [
         (f"3 scores: Q times K transposed over the square root of d_head, "
          f"{_shape(shapes['scores'])};"),
         f"4 softmax: mask, then softmax over the keys, weights {_shape(shapes['weights'])};",

@@ -27,14 +27,12 @@ def _shape_lines(svg: str) -> list[str]:
     return [t for t in _texts(svg) if t.startswith("= (")]
 
 
-@pytest.mark.parametrize(
-    "batch, seq_len, d_model, num_heads",
-    [(None, 10, 8, 2), (3, 5, 12, 4), (1, 7, 6, 6), (2, 16, 512, 8)],
-)
-def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
+def _expected_shapes(batch, seq_len, d_model, num_heads, num_kv_heads=None) -> dict:
+    """Every step's shape, worked out here from the arguments, independently of the module;
+    with ``num_kv_heads``, also K and V's before and after the repeat."""
     d_head = d_model // num_heads
     lead = () if batch is None else (batch,)
-    expected = {  # worked out here from the arguments, independently of the module
+    expected = {
         "input": lead + (seq_len, d_model),
         "project": lead + (seq_len, d_model),
         "split": lead + (num_heads, seq_len, d_head),
@@ -44,6 +42,22 @@ def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
         "merge": lead + (seq_len, d_model),
         "output": lead + (seq_len, d_model),
     }
+    if num_kv_heads is not None:
+        expected |= {
+            "project_kv": lead + (seq_len, num_kv_heads * d_head),
+            "split_kv": lead + (num_kv_heads, seq_len, d_head),
+            "repeat": lead + (num_heads, seq_len, d_head),
+        }
+    return expected
+
+
+@pytest.mark.parametrize(
+    "batch, seq_len, d_model, num_heads",
+    [(None, 10, 8, 2), (3, 5, 12, 4), (1, 7, 6, 6), (2, 16, 512, 8)],
+)
+def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
+    d_head = d_model // num_heads
+    expected = _expected_shapes(batch, seq_len, d_model, num_heads)
     result = shape_flow(batch=batch, seq_len=seq_len, d_model=d_model, num_heads=num_heads)
     assert result.shapes == expected
     lines = _shape_lines(result.svg)
@@ -187,20 +201,7 @@ def test_lessons_7_to_9_show_the_diagram_with_their_step_highlighted():
 def test_grouped_query_shapes_in_the_svg_and_the_alt_text(
         batch, seq_len, d_model, num_heads, num_kv_heads):
     d_head = d_model // num_heads
-    lead = () if batch is None else (batch,)
-    expected = {  # worked out here from the arguments, independently of the module
-        "input": lead + (seq_len, d_model),
-        "project": lead + (seq_len, d_model),
-        "project_kv": lead + (seq_len, num_kv_heads * d_head),
-        "split": lead + (num_heads, seq_len, d_head),
-        "split_kv": lead + (num_kv_heads, seq_len, d_head),
-        "repeat": lead + (num_heads, seq_len, d_head),
-        "scores": lead + (num_heads, seq_len, seq_len),
-        "weights": lead + (num_heads, seq_len, seq_len),
-        "heads": lead + (num_heads, seq_len, d_head),
-        "merge": lead + (seq_len, d_model),
-        "output": lead + (seq_len, d_model),
-    }
+    expected = _expected_shapes(batch, seq_len, d_model, num_heads, num_kv_heads)
     result = shape_flow(batch=batch, seq_len=seq_len, d_model=d_model, num_heads=num_heads,
                         num_kv_heads=num_kv_heads)
     assert result.shapes == expected and result.grouped
