@@ -2,7 +2,9 @@
 
 ``shape_flow(seq_len=10, d_model=8, num_heads=2)`` draws x → Q, K, V → split → scores →
 weights → heads → merge → W_O with the real shape of every array, symbolic and in numbers.
-``highlight="split"`` marks the step a lesson is about. The result displays itself in a
+``highlight="split"`` marks the step a lesson is about. ``num_kv_heads`` (fewer key/value
+heads than query heads) draws grouped-query attention instead, with the step that repeats
+each key/value head for its group of query heads. The result displays itself in a
 notebook (``_repr_svg_``), carries its alt text (``.alt``, also the SVG's ``<desc>``) and is
 byte-for-byte deterministic, so a saved copy can be checked against a fresh one.
 
@@ -10,7 +12,9 @@ The steps are those of lesson 9's ``forward``: 1 project, 2 split, 3 scores, 4 s
 5 weighted sum, 6 merge, 7 output projection.
 
 Introduced in notebooks/07_multiple_heads.ipynb; the course's introduction shows the whole
-layer (``python -m mha_lib.diagram book/images/shape_flow.svg`` regenerates that file).
+layer (``python -m mha_lib.diagram book/images/shape_flow.svg`` regenerates that file) and the
+review's shape sheet shows it for MHA and GQA (``python -m mha_lib.diagram --sheet book/images``
+regenerates those).
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 #: The steps of the diagram, in order; ``highlight`` takes one name or several.
 STEPS = ("input", "project", "split", "scores", "weights", "heads", "merge", "output")
+#: The steps of a grouped-query diagram (``num_kv_heads < num_heads``): one more, "repeat".
+GQA_STEPS = STEPS[:3] + ("repeat",) + STEPS[3:]
 
 _TITLES = {  # the label in the left column: forward's step number and name
     "input": "input",
     "project": "1 project",
     "split": "2 split",
+    "repeat": "2b repeat K, V",
     "scores": "3 scores",
     "weights": "4 softmax",
     "heads": "5 weighted sum",
@@ -50,8 +57,16 @@ _SYMBOLIC = {  # the shape of what each step produces, by name
 
 _EACH = {"project", "split"}  # rows holding three arrays (Q, K and V) of one shape
 
+_SYMBOLIC_KV = {  # grouped-query attention: K and V before the repeat, and after it
+    "project_kv": ("seq_len", "num_kv_heads·d_head"),
+    "split_kv": ("num_kv_heads", "seq_len", "d_head"),
+    "repeat": ("num_heads", "seq_len", "d_head"),
+}
+
 # Geometry (pixels of the viewBox) and colours. Text is dark on light fills: contrast >= 7:1.
 _WIDTH = 840
+_WIDTH_GQA = 920  # its longer shape names need the room
+_ROW_TWO_SHAPES = 100  # a grouped-query row with a shape for Q and another for K and V
 _TOP = 92
 _ROW = 66
 _BOX_HEIGHT = 42
@@ -82,10 +97,16 @@ class ShapeFlowDiagram:
     num_heads: int
     batch: int | None
     highlight: tuple
+    num_kv_heads: int | None = None  # None: as many as num_heads (multi-head attention)
 
     @property
     def d_head(self) -> int:
         return self.d_model // self.num_heads
+
+    @property
+    def grouped(self) -> bool:
+        """True when the drawing is grouped-query attention (fewer K/V heads than Q heads)."""
+        return self.num_kv_heads is not None and self.num_kv_heads < self.num_heads
 
     def _repr_svg_(self) -> str:
         return self.svg
@@ -93,9 +114,13 @@ class ShapeFlowDiagram:
     def __repr__(self) -> str:
         marked = ", ".join(self.highlight) if self.highlight else "none"
         batch = "" if self.batch is None else f"batch={self.batch}, "
+        kind, kv = "multi-head attention", ""
+        if self.grouped:
+            kind = _kind(self.num_kv_heads)
+            kv = f", num_kv_heads={self.num_kv_heads}"
         return (
-            f"Shape-flow diagram of multi-head attention ({batch}seq_len={self.seq_len}, "
-            f"d_model={self.d_model}, num_heads={self.num_heads}, d_head={self.d_head}); "
+            f"Shape-flow diagram of {kind} ({batch}seq_len={self.seq_len}, "
+            f"d_model={self.d_model}, num_heads={self.num_heads}{kv}, d_head={self.d_head}); "
             f"highlighted: {marked}"
         )
 
@@ -106,7 +131,8 @@ class ShapeFlowDiagram:
         return path
 
 
-def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None):
+def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None,
+               num_kv_heads=None):
     """Draw multi-head self-attention as a flow of shapes, one row per step.
 
     Args:
@@ -117,7 +143,13 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
         batch: ``None`` for one unbatched sequence, shapes ``(seq_len, d_model)``; or a
             positive int, which puts a batch axis in front of every shape.
         highlight: ``None``, one step name or several (a list or tuple) from :data:`STEPS`
-            ("input", "project", "split", "scores", "weights", "heads", "merge", "output").
+            ("input", "project", "split", "scores", "weights", "heads", "merge", "output"),
+            or from :data:`GQA_STEPS` (which adds "repeat") for a grouped-query drawing.
+        num_kv_heads: ``None`` (or ``num_heads``) for multi-head attention; fewer, a positive
+            int dividing ``num_heads``, for grouped-query attention (1: multi-query). K and V
+            then have shape ``(num_kv_heads, seq_len, d_head)`` after the split, and a "repeat"
+            row shows each key/value head repeated for its ``num_heads // num_kv_heads``
+            query heads (``repeat_interleave``) before the scores.
 
     Returns:
         a :class:`ShapeFlowDiagram`; in a notebook it displays as SVG.
@@ -126,7 +158,8 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
         TypeError: a size that is not an int, or a ``highlight`` that is not a string or a
             list of strings.
         ValueError: a size that is not positive, ``num_heads`` that does not divide
-            ``d_model``, or a step name that is not in :data:`STEPS`.
+            ``d_model``, ``num_kv_heads`` that does not divide ``num_heads``, or a step name
+            that is not drawn.
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
@@ -136,12 +169,15 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
     num_heads = _positive_int(num_heads, "num_heads")
     if batch is not None:
         batch = _positive_int(batch, "batch")
-    if d_model % num_heads != 0:
-        raise ValueError(
-            f"num_heads={num_heads} must divide d_model={d_model} "
-            f"(d_head = d_model / num_heads must be a whole number)"
-        )
-    marked = _steps(highlight)
+    _divides(num_heads, "num_heads", d_model, "d_model",
+             "d_head = d_model / num_heads must be a whole number")
+    if num_kv_heads is not None:
+        num_kv_heads = _positive_int(num_kv_heads, "num_kv_heads")
+        _divides(num_kv_heads, "num_kv_heads", num_heads, "num_heads",
+                 "each key/value head serves num_heads / num_kv_heads query heads, a whole "
+                 "number")
+    grouped = num_kv_heads is not None and num_kv_heads < num_heads
+    marked = _steps(highlight, GQA_STEPS if grouped else STEPS)
 
     # 1. The numbers behind every symbolic size.
     sizes = {"seq_len": seq_len, "d_model": d_model, "num_heads": num_heads,
@@ -150,13 +186,22 @@ def shape_flow(*, seq_len=10, d_model=8, num_heads=2, batch=None, highlight=None
     if batch is not None:
         sizes["batch"] = batch
     symbolic = {step: lead + names for step, names in _SYMBOLIC.items()}
+    if grouped:
+        sizes["num_kv_heads"] = num_kv_heads
+        sizes["num_kv_heads·d_head"] = num_kv_heads * sizes["d_head"]
+        symbolic |= {step: lead + names for step, names in _SYMBOLIC_KV.items()}
     shapes = {step: tuple(sizes[name] for name in names) for step, names in symbolic.items()}
 
     # 2. The text alternative, then the drawing.
     alt = _alt_text(shapes, sizes, batch, marked)
-    svg = _draw(symbolic, shapes, sizes, batch, marked, alt)
+    svg = _draw(symbolic, shapes, sizes, batch, marked, alt, GQA_STEPS if grouped else STEPS)
     return ShapeFlowDiagram(svg=svg, alt=alt, shapes=shapes, seq_len=seq_len, d_model=d_model,
-                            num_heads=num_heads, batch=batch, highlight=marked)
+                            num_heads=num_heads, batch=batch, highlight=marked,
+                            num_kv_heads=num_kv_heads)
+
+
+def _kind(num_kv_heads) -> str:
+    return "multi-query attention" if num_kv_heads == 1 else "grouped-query attention"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +217,12 @@ def _positive_int(value, name):
     return int(value)
 
 
-def _steps(highlight) -> tuple:
+def _divides(part, part_name, whole, whole_name, why):
+    if whole % part != 0:
+        raise ValueError(f"{part_name}={part} must divide {whole_name}={whole} ({why})")
+
+
+def _steps(highlight, steps=STEPS) -> tuple:
     if highlight is None:
         return ()
     names = (highlight,) if isinstance(highlight, str) else highlight
@@ -184,12 +234,14 @@ def _steps(highlight) -> tuple:
     for name in names:
         if not isinstance(name, str):
             raise TypeError(f"highlight names steps with strings, got {type(name).__name__}")
-        if name not in STEPS:
+        if name not in steps:
             raise ValueError(
                 f"highlight={name!r} is not a step of the diagram; choose from "
-                + ", ".join(STEPS)
+                + ", ".join(steps)
+                + (" (the repeat step is drawn only when num_kv_heads < num_heads)"
+                   if name == "repeat" else "")
             )
-    return tuple(step for step in STEPS if step in names)  # diagram order, no repeats
+    return tuple(step for step in steps if step in names)  # diagram order, no repeats
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,14 +255,33 @@ def _shape(sizes) -> str:
 
 def _alt_text(shapes, sizes, batch, marked) -> str:
     batch_part = "" if batch is None else f"batch = {batch}, "
-    parts = [
-        (f"Shape-flow diagram of multi-head self-attention with {batch_part}"
-         f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
-         f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per step:"),
-        f"the input x, {_shape(shapes['input'])};",
-        (f"1 project: x times W_Q, W_K and W_V gives Q, K and V, "
-         f"{_shape(shapes['project'])} each;"),
-        f"2 split: each into num_heads heads, {_shape(shapes['split'])};",
+    if "repeat" not in shapes:  # multi-head attention
+        parts = [
+            (f"Shape-flow diagram of multi-head self-attention with {batch_part}"
+             f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
+             f"num_heads = {sizes['num_heads']} and d_head = {sizes['d_head']}, one row per "
+             f"step:"),
+            f"the input x, {_shape(shapes['input'])};",
+            (f"1 project: x times W_Q, W_K and W_V gives Q, K and V, "
+             f"{_shape(shapes['project'])} each;"),
+            f"2 split: each into num_heads heads, {_shape(shapes['split'])};",
+        ]
+    else:  # grouped-query attention: K and V narrower until the repeat
+        group = sizes["num_heads"] // sizes["num_kv_heads"]
+        parts = [
+            (f"Shape-flow diagram of {_kind(sizes['num_kv_heads'])} with {batch_part}"
+             f"seq_len = {sizes['seq_len']}, d_model = {sizes['d_model']}, "
+             f"num_heads = {sizes['num_heads']}, num_kv_heads = {sizes['num_kv_heads']} and "
+             f"d_head = {sizes['d_head']}, one row per step:"),
+            f"the input x, {_shape(shapes['input'])};",
+            (f"1 project: x times W_Q gives Q, {_shape(shapes['project'])}, and x times the "
+             f"narrower W_K and W_V gives K and V, {_shape(shapes['project_kv'])} each;"),
+            (f"2 split: Q into num_heads heads, {_shape(shapes['split'])}, K and V into "
+             f"num_kv_heads heads, {_shape(shapes['split_kv'])} each;"),
+            (f"2b repeat K, V: each key/value head repeated for its {group} query heads "
+             f"(repeat_interleave), {_shape(shapes['repeat'])} each;"),
+        ]
+    parts += [
         (f"3 scores: Q times K transposed over the square root of d_head, "
          f"{_shape(shapes['scores'])};"),
         f"4 softmax: mask, then softmax over the keys, weights {_shape(shapes['weights'])};",
@@ -278,9 +349,16 @@ def _arrow(x1, y1, x2, y2) -> str:
             f'stroke-width="1.5" marker-end="url(#{{marker}})"/>')
 
 
-def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
-    row_top = {step: _TOP + i * _ROW for i, step in enumerate(STEPS)}
-    height = _TOP + len(STEPS) * _ROW + 8
+def _draw(symbolic, shapes, sizes, batch, marked, alt, steps=STEPS) -> str:
+    grouped = "repeat" in steps
+    width = _WIDTH_GQA if grouped else _WIDTH
+    two_shapes = {"project", "split"} if grouped else set()  # Q's shape, then K's and V's
+    heights = {step: _ROW_TWO_SHAPES if step in two_shapes else _ROW for step in steps}
+    row_top, top = {}, _TOP
+    for step in steps:
+        row_top[step] = top
+        top += heights[step]
+    height = top + 8
     key = hashlib.sha256(alt.encode("utf-8")).hexdigest()[:10]  # unique ids, same every run
     ids = {name: f"mha-shape-flow-{name}-{key}" for name in ("title", "desc", "arrow")}
     q_lane, k_lane, v_lane = _LANES
@@ -288,16 +366,20 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
     qk_width = k_lane - q_lane + _LANE_BOX
     all_width = v_lane - q_lane + _LANE_BOX
     all_centre = (q_lane + v_lane) / 2
+    kv_centre = (k_lane + v_lane) / 2
+    title = (_kind(sizes["num_kv_heads"]).capitalize() if grouped
+             else "Multi-head attention") + ", shape by shape"
 
-    body: list[str] = [f'<rect width="{_WIDTH}" height="{height}" fill="#ffffff"/>']
+    body: list[str] = [f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
 
     # Header: what is drawn, and the sizes it is drawn for.
     batch_part = "" if batch is None else f"batch = {batch},  "
-    body.append(_text(16, 28, "Multi-head attention, shape by shape", size=18, weight="bold"))
+    kv_part = f"num_kv_heads = {sizes['num_kv_heads']},  " if grouped else ""
+    body.append(_text(16, 28, title, size=18, weight="bold"))
     body.append(_text(
         16, 52,
         f"{batch_part}seq_len = {sizes['seq_len']},  d_model = {sizes['d_model']},  "
-        f"num_heads = {sizes['num_heads']},  d_head = d_model / num_heads = "
+        f"num_heads = {sizes['num_heads']},  {kv_part}d_head = d_model / num_heads = "
         f"{sizes['d_head']}", size=14, color=_MUTED))
     body.append(_text(16, _TOP - 10, "step", size=12, weight="bold", color=_MUTED))
     body.append(_text(_SHAPE_X, _TOP - 10, "shape of the result", size=12, weight="bold",
@@ -306,32 +388,55 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
     # Highlighted rows: a tinted band with a thick outline and a ▶ in front of the step name.
     for step in marked:
         top = row_top[step] + 2
-        body.append(f'<rect x="6" y="{top}" width="{_WIDTH - 12}" height="{_ROW - 8}" rx="8" '
-                    f'fill="{_MARK_FILL}" stroke="{_MARK_LINE}" stroke-width="3"/>')
+        body.append(f'<rect x="6" y="{top}" width="{width - 12}" height="{heights[step] - 8}" '
+                    f'rx="8" fill="{_MARK_FILL}" stroke="{_MARK_LINE}" stroke-width="3"/>')
 
     # Left column: step names; right column: the shape, symbolic and in numbers.
-    for step in STEPS:
+    for step in steps:
         top = row_top[step]
         mark = step in marked
         label = ("▶ " if mark else "") + _TITLES[step]
-        body.append(_text(14, top + 36, label, size=13, weight="bold" if mark else "normal"))
-        each = " each" if step in _EACH else ""
+        shift = (heights[step] - _ROW) // 2  # centre the label in a taller row
+        body.append(_text(14, top + 36 + shift, label, size=13,
+                          weight="bold" if mark else "normal"))
+        if step in two_shapes:
+            for name, kv_step, dy in (("Q", step, 0), ("K, V", f"{step}_kv", 42)):
+                each = " each" if name == "K, V" else ""
+                body.append(_text(_SHAPE_X, top + 20 + dy, f"{name}: (" + ", ".join(
+                    symbolic[kv_step]) + ")", size=13, family="mono"))
+                body.append(_text(_SHAPE_X, top + 38 + dy, "= " + _shape(shapes[kv_step])
+                                  + each, size=13, family="mono", weight="bold"))
+            continue
+        each = " each" if step in _EACH or step == "repeat" else ""
         body.append(_text(_SHAPE_X, top + 24, "(" + ", ".join(symbolic[step]) + ")",
                           size=13, family="mono"))
         body.append(_text(_SHAPE_X, top + 44, "= " + _shape(shapes[step]) + each, size=13,
                           family="mono", weight="bold"))
 
     # Middle column: the computation.
-    box_top = {step: row_top[step] + (_ROW - 8 - _BOX_HEIGHT) // 2 + 2 for step in STEPS}
-    bottom = {step: box_top[step] + _BOX_HEIGHT for step in STEPS}
+    box_top = {step: row_top[step] + (heights[step] - 8 - _BOX_HEIGHT) // 2 + 2
+               for step in steps}
+    bottom = {step: box_top[step] + _BOX_HEIGHT for step in steps}
     body += _box(k_lane, box_top["input"], _LANE_BOX, ["x"])
     for lane, name in zip(_LANES, "QKV", strict=True):
         body += _box(lane, box_top["project"], _LANE_BOX,
                      [name, f"x W_{{{name}}} + b_{{{name}}}"])
-        body += _box(lane, box_top["split"], _LANE_BOX,
-                     [f"{name} per head", f"x W_{{i}}^{{{name}}}, i = 1…h"])
+        if grouped and name != "Q":
+            body += _box(lane, box_top["split"], _LANE_BOX,
+                         [f"{name} per group", "g = 1…h_{kv}"])
+        else:
+            body += _box(lane, box_top["split"], _LANE_BOX,
+                         [f"{name} per head", f"x W_{{i}}^{{{name}}}, i = 1…h"])
         body.append(_arrow(k_lane, bottom["input"], lane, box_top["project"] - 2))
         body.append(_arrow(lane, bottom["project"], lane, box_top["split"] - 2))
+    kv_from = "split"
+    if grouped:
+        group = sizes["num_heads"] // sizes["num_kv_heads"]
+        body += _box(kv_centre, box_top["repeat"], v_lane - k_lane + _LANE_BOX,
+                     ["each KV head × r", f"repeat_interleave, r = {group}"])
+        body.append(_arrow(k_lane, bottom["split"], k_lane, box_top["repeat"] - 2))
+        body.append(_arrow(v_lane, bottom["split"], v_lane, box_top["repeat"] - 2))
+        kv_from = "repeat"
     body += _box(qk_centre, box_top["scores"], qk_width, ["Q Kᵀ / √d_{head}"])
     body += _box(qk_centre, box_top["weights"], qk_width, ["softmax over the keys",
                                                           "after the mask"])
@@ -341,17 +446,16 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
                                                           "concatenated, not summed"])
     body += _box(all_centre, box_top["output"], all_width, ["merged W_{O} + b_{O}"])
     body.append(_arrow(q_lane, bottom["split"], q_lane, box_top["scores"] - 2))
-    body.append(_arrow(k_lane, bottom["split"], k_lane, box_top["scores"] - 2))
-    body.append(_arrow(v_lane, bottom["split"], v_lane, box_top["heads"] - 2))
+    body.append(_arrow(k_lane, bottom[kv_from], k_lane, box_top["scores"] - 2))
+    body.append(_arrow(v_lane, bottom[kv_from], v_lane, box_top["heads"] - 2))
     body.append(_arrow(qk_centre, bottom["scores"], qk_centre, box_top["weights"] - 2))
     body.append(_arrow(qk_centre, bottom["weights"], qk_centre, box_top["heads"] - 2))
     body.append(_arrow(all_centre, bottom["heads"], all_centre, box_top["merge"] - 2))
     body.append(_arrow(all_centre, bottom["merge"], all_centre, box_top["output"] - 2))
 
-    title = "Multi-head attention, shape by shape"
     head = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-         f'viewBox="0 0 {_WIDTH} {height}" role="img" '
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" role="img" '
          f'aria-labelledby="{ids["title"]} {ids["desc"]}">'),
         f'<title id="{ids["title"]}">{escape(title)}</title>',
         f'<desc id="{ids["desc"]}">{escape(alt)}</desc>',
@@ -365,11 +469,30 @@ def _draw(symbolic, shapes, sizes, batch, marked, alt) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The sizes of the review's shape sheet (book/shape_sheet.md): every size a different
+#: number, so that each number on the sheet names one axis.
+SHEET = {"batch": 3, "seq_len": 10, "d_model": 24, "num_heads": 4}
+SHEET_NUM_KV_HEADS = 2
+SHEET_FILES = ("shape_sheet_mha.svg", "shape_sheet_gqa.svg")
+
+
+def sheet_diagrams() -> dict:
+    """The shape sheet's two drawings, by file name: MHA, then GQA with the same sizes."""
+    mha, gqa = SHEET_FILES
+    return {mha: shape_flow(**SHEET),
+            gqa: shape_flow(**SHEET, num_kv_heads=SHEET_NUM_KV_HEADS)}
+
+
 def main(argv=None) -> int:
-    """Write the introduction's diagram (the running example, unhighlighted) to a file."""
+    """Write the introduction's diagram (the running example, unhighlighted) to a file, or,
+    with ``--sheet FOLDER``, the shape sheet's two drawings into a folder."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "--sheet":
+        for name, drawing in sheet_diagrams().items():
+            drawing.save(Path(args[1]) / name)
+        return 0
     if len(args) != 1:
-        print("usage: python -m mha_lib.diagram OUTPUT.svg")
+        print("usage: python -m mha_lib.diagram OUTPUT.svg | --sheet FOLDER")
         return 2
     shape_flow(seq_len=10, d_model=8, num_heads=2).save(args[0])
     return 0

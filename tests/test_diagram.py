@@ -27,14 +27,12 @@ def _shape_lines(svg: str) -> list[str]:
     return [t for t in _texts(svg) if t.startswith("= (")]
 
 
-@pytest.mark.parametrize(
-    "batch, seq_len, d_model, num_heads",
-    [(None, 10, 8, 2), (3, 5, 12, 4), (1, 7, 6, 6), (2, 16, 512, 8)],
-)
-def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
+def _expected_shapes(batch, seq_len, d_model, num_heads, num_kv_heads=None) -> dict:
+    """Every step's shape, worked out here from the arguments, independently of the module;
+    with ``num_kv_heads``, also K and V's before and after the repeat."""
     d_head = d_model // num_heads
     lead = () if batch is None else (batch,)
-    expected = {  # worked out here from the arguments, independently of the module
+    expected = {
         "input": lead + (seq_len, d_model),
         "project": lead + (seq_len, d_model),
         "split": lead + (num_heads, seq_len, d_head),
@@ -44,6 +42,22 @@ def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
         "merge": lead + (seq_len, d_model),
         "output": lead + (seq_len, d_model),
     }
+    if num_kv_heads is not None:
+        expected |= {
+            "project_kv": lead + (seq_len, num_kv_heads * d_head),
+            "split_kv": lead + (num_kv_heads, seq_len, d_head),
+            "repeat": lead + (num_heads, seq_len, d_head),
+        }
+    return expected
+
+
+@pytest.mark.parametrize(
+    "batch, seq_len, d_model, num_heads",
+    [(None, 10, 8, 2), (3, 5, 12, 4), (1, 7, 6, 6), (2, 16, 512, 8)],
+)
+def test_shape_labels_match_the_arguments(batch, seq_len, d_model, num_heads):
+    d_head = d_model // num_heads
+    expected = _expected_shapes(batch, seq_len, d_model, num_heads)
     result = shape_flow(batch=batch, seq_len=seq_len, d_model=d_model, num_heads=num_heads)
     assert result.shapes == expected
     lines = _shape_lines(result.svg)
@@ -175,3 +189,164 @@ def test_lessons_7_to_9_show_the_diagram_with_their_step_highlighted():
         alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
         assert alt == desc, f"{path.name} cell {index}: the alt text is not the diagram's own"
         assert "Highlighted:" in desc
+
+
+# --- grouped-query attention (num_kv_heads) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "batch, seq_len, d_model, num_heads, num_kv_heads",
+    [(3, 10, 24, 4, 2), (None, 7, 32, 8, 2), (2, 5, 12, 4, 1), (1, 9, 64, 8, 4)],
+)
+def test_grouped_query_shapes_in_the_svg_and_the_alt_text(
+        batch, seq_len, d_model, num_heads, num_kv_heads):
+    d_head = d_model // num_heads
+    expected = _expected_shapes(batch, seq_len, d_model, num_heads, num_kv_heads)
+    result = shape_flow(batch=batch, seq_len=seq_len, d_model=d_model, num_heads=num_heads,
+                        num_kv_heads=num_kv_heads)
+    assert result.shapes == expected and result.grouped
+    # The numeric lines, top to bottom: Q then K, V in the project and split rows.
+    order = ["input", "project", "project_kv", "split", "split_kv", "repeat", "scores",
+             "weights", "heads", "merge", "output"]
+    lines = _shape_lines(result.svg)
+    assert [tuple(int(n) for n in re.findall(r"\d+", line)) for line in lines] == [
+        expected[step] for step in order]
+    assert [line.endswith(" each") for line in lines] == [
+        step in ("project_kv", "split_kv", "repeat") for step in order]
+    texts = _texts(result.svg)
+    assert any(t.startswith("K, V: (") and "num_kv_heads, seq_len, d_head)" in t for t in texts)
+    assert "2b repeat K, V" in texts
+    assert f"repeat_interleave, r = {num_heads // num_kv_heads}" in texts
+    kind = "Multi-query" if num_kv_heads == 1 else "Grouped-query"
+    assert texts[0] == f"{kind} attention, shape by shape"
+    assert f"num_kv_heads = {num_kv_heads}" in texts[1]
+    assert f"d_head = d_model / num_heads = {d_head}" in texts[1]
+    # The alt text names every shape, K and V's before and after the repeat.
+    assert result.alt.startswith(f"Shape-flow diagram of {kind.lower()} attention with ")
+    for step in ("input", "project", "project_kv", "split_kv", "repeat", "scores", "output"):
+        assert "(" + ", ".join(map(str, expected[step])) + ")" in result.alt, step
+    assert f"repeated for its {num_heads // num_kv_heads} query heads" in result.alt
+    assert f"num_kv_heads={num_kv_heads}" in repr(result)
+
+
+def test_grouped_query_svg_is_accessible_deterministic_and_its_own_drawing():
+    first = shape_flow(batch=3, seq_len=10, d_model=24, num_heads=4, num_kv_heads=2,
+                       highlight="repeat")
+    again = shape_flow(batch=3, seq_len=10, d_model=24, num_heads=4, num_kv_heads=2,
+                       highlight="repeat")
+    assert first.svg == again.svg and first.alt == again.alt
+    root = ET.fromstring(first.svg)
+    assert root.get("role") == "img"
+    title_id, desc_id = root.get("aria-labelledby").split()
+    assert root.find(f"{SVG}title").text == "Grouped-query attention, shape by shape"
+    assert root.find(f"{SVG}title").get("id") == title_id
+    desc = root.find(f"{SVG}desc")
+    assert desc.get("id") == desc_id and desc.text == first.alt
+    assert first.alt.endswith("Highlighted: 2b repeat K, V.")
+    assert _marked_rows(first.svg) == ["2b repeat K, V"]
+    assert first.svg.count('stroke-width="3"') == 1
+    # MHA with the same sizes is another drawing, with other ids (both can share a page).
+    mha = shape_flow(batch=3, seq_len=10, d_model=24, num_heads=4, highlight="split")
+    assert ET.fromstring(mha.svg).get("aria-labelledby") != root.get("aria-labelledby")
+    assert "repeat" not in mha.shapes and "num_kv_heads" not in mha.svg
+
+
+@pytest.mark.parametrize("batch, highlight", [(None, None), (2, "split"), (3, ["merge"])])
+def test_as_many_kv_heads_as_heads_is_the_multi_head_drawing(batch, highlight):
+    """num_kv_heads = num_heads is ordinary multi-head attention: the very same bytes."""
+    plain = shape_flow(batch=batch, seq_len=10, d_model=8, num_heads=2, highlight=highlight)
+    same = shape_flow(batch=batch, seq_len=10, d_model=8, num_heads=2, highlight=highlight,
+                      num_kv_heads=2)
+    assert same.svg == plain.svg and same.alt == plain.alt and same.shapes == plain.shapes
+    assert not same.grouped and not plain.grouped
+
+
+@pytest.mark.parametrize(
+    "num_heads, num_kv_heads, error, message",
+    [
+        (4, 3, ValueError, r"num_kv_heads=3 must divide num_heads=4"),
+        (2, 4, ValueError, r"num_kv_heads=4 must divide num_heads=2"),
+        (8, 0, ValueError, r"num_kv_heads must be a positive int, got num_kv_heads=0"),
+        (8, -2, ValueError, r"num_kv_heads must be a positive int, got num_kv_heads=-2"),
+        (8, 2.0, TypeError, r"num_kv_heads must be a positive int, got float 2.0"),
+        (8, "2", TypeError, r"num_kv_heads must be a positive int, got str"),
+    ],
+)
+def test_bad_num_kv_heads_fails_with_a_clear_message(num_heads, num_kv_heads, error, message):
+    with pytest.raises(error, match=message):
+        shape_flow(seq_len=10, d_model=24, num_heads=num_heads, num_kv_heads=num_kv_heads)
+
+
+def test_the_repeat_step_is_only_drawn_for_grouped_query_attention():
+    with pytest.raises(ValueError, match=r"highlight='repeat' is not a step of the diagram.*"
+                                         r"drawn only when num_kv_heads < num_heads"):
+        shape_flow(seq_len=10, d_model=8, num_heads=2, highlight="repeat")
+    with pytest.raises(ValueError, match=r"choose from input, project, split, repeat, scores"):
+        shape_flow(seq_len=10, d_model=8, num_heads=2, num_kv_heads=1, highlight="heads_kv")
+    both = shape_flow(seq_len=10, d_model=8, num_heads=2, num_kv_heads=1,
+                      highlight=["scores", "repeat"])
+    assert both.highlight == ("repeat", "scores")
+
+
+# --- the review's shape sheet (book/shape_sheet.md) -------------------------------------------
+
+SHEET_PAGE = REPO / "book" / "shape_sheet.md"
+
+
+def test_sheet_images_are_the_current_drawings_with_their_own_alt_text(tmp_path):
+    assert diagram.main(["--sheet", str(tmp_path)]) == 0
+    page = SHEET_PAGE.read_text(encoding="utf-8")
+    for name in diagram.SHEET_FILES:
+        fresh = (tmp_path / name).read_bytes()
+        assert (REPO / "book" / "images" / name).read_bytes() == fresh, (
+            f"book/images/{name} is stale: run "
+            "`.venv/bin/python -m mha_lib.diagram --sheet book/images`")
+        figure = re.search(rf":::\{{figure\}} images/{re.escape(name)}\n:alt: (.+)\n", page)
+        assert figure, f"book/shape_sheet.md shows images/{name} in a figure with :alt:"
+        desc = ET.fromstring(fresh.decode("utf-8")).find(f"{SVG}desc").text
+        assert figure.group(1) == desc
+
+
+def _sheet_rows() -> dict:
+    """The sheet's table: step -> (MHA numbers, GQA numbers), each a tuple of ints or None."""
+    rows = {}
+    for line in SHEET_PAGE.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] not in ("step", "---"):
+            rows[cells[0]] = tuple(
+                tuple(int(n) for n in re.findall(r"\d+", c.replace(",", ""))) or None
+                for c in cells[3:])
+    return rows
+
+
+def test_sheet_table_gives_the_shapes_of_a_running_layer():
+    """Every number on the sheet, worked out here from the sheet's sizes: the rows the
+    diagrams draw must agree with shape_flow, the others (ids, weights, cache, parameters)
+    with the formulas."""
+    b, t, d, h, kv = 3, 10, 24, 4, 2
+    vocab, dh = 9, d // h
+    assert diagram.SHEET == {"batch": b, "seq_len": t, "d_model": d, "num_heads": h}
+    assert diagram.SHEET_NUM_KV_HEADS == kv
+    mha, gqa = (drawing.shapes for drawing in diagram.sheet_diagrams().values())
+    expected = {
+        "token ids": ((b, t), (b, t)),
+        "embedding table": ((vocab, d), (vocab, d)),
+        "input x = table[ids]": (mha["input"], gqa["input"]),
+        "W_Q, W_O": ((d, d), (d, d)),
+        "W_K, W_V": ((d, d), (d, kv * dh)),
+        "1 project: Q": (mha["project"], gqa["project"]),
+        "1 project: K, V": (mha["project"], gqa["project_kv"]),
+        "2 split: Q": (mha["split"], gqa["split"]),
+        "2 split: K, V": (mha["split"], gqa["split_kv"]),
+        "2b repeat K, V": (None, gqa["repeat"]),
+        "3 scores": (mha["scores"], gqa["scores"]),
+        "4 softmax: weights": (mha["weights"], gqa["weights"]),
+        "5 weighted sum: heads": (mha["heads"], gqa["heads"]),
+        "6 merge": (mha["merge"], gqa["merge"]),
+        "7 output projection": (mha["output"], gqa["output"]),
+        "KV cache: keys, values": ((b, h, t, dh), (b, kv, t, dh)),
+        "parameters, with biases": ((4 * d * d + 4 * d,),
+                                    (2 * (d * d + d) + 2 * (d + 1) * kv * dh,)),
+    }
+    assert _sheet_rows() == expected
+    assert gqa["repeat"] == (b, h, t, dh) and gqa["split_kv"] == (b, kv, t, dh)

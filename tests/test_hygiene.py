@@ -114,7 +114,16 @@ def test_lesson_skeleton(path):
     assert re.search(r"^check_\w+\(", code, re.MULTILINE), f"{path.name}: no exercise check cell"
     assert f'show_quiz("{path.stem}")' in code, f"{path.name}: no quiz cell for its own bank"
     assert (QUIZZES / f"{path.stem}.yml").exists(), f"no bank mha_lib/quiz/banks/{path.stem}.yml"
-    assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"
+    if path.stem.endswith("_review"):
+        # A review teaches no new step: it runs the steps of earlier lessons from mha_lib,
+        # and "later lessons import from mha_lib, never copy" (AUTHORING.md), so it has no
+        # inline twin. It must use the library instead, and be the last lesson.
+        assert "# library twin:" not in code, f"{path.name}: a review copies no step inline"
+        assert re.search(r"^from mha_lib import", code, re.MULTILINE), (
+            f"{path.name}: a review runs the course's steps from mha_lib")
+        assert path == LESSONS[-1], f"{path.name}: the review comes after every lesson"
+    else:
+        assert "# library twin: mha_lib." in code, f"{path.name} names no library twin"
 
 
 GUARD_START = (

@@ -24,6 +24,7 @@ feedback.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
@@ -381,3 +382,20 @@ def test_lesson_quiz_by_keyboard_and_mouse(offline_page, site_url, screenshots, 
     page.screenshot(path=str(screenshots / f"{stem}.png"), full_page=True)
     page.locator(".mha-quiz").first.screenshot(path=str(screenshots / f"{stem}-quiz.png"))
     page.log.assert_clean(console="warning")
+
+
+def test_shape_sheet_prints_on_one_page(offline_page, site_url, screenshots):
+    """The review's shape sheet (book/shape_sheet.md) is meant to be printed: on A4 it is one
+    page, with its two diagrams side by side (mha_a11y.css's print rules)."""
+    page = offline_page
+    page.goto(f"{site_url}/book/shape_sheet.html")
+    page.emulate_media(media="print")
+    figures = page.locator(".mha-shape-sheet figure.mha-sheet-figure")
+    expect(figures).to_have_count(2)
+    first, second = (figures.nth(i).bounding_box() for i in range(2))
+    assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"] + first["width"] / 2, (
+        "on paper the two diagrams sit side by side")
+    page.screenshot(path=screenshots / "shape_sheet_print.png", full_page=True)
+    pdf = page.pdf(format="A4", print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))  # page objects, not the /Pages tree
+    assert pages == 1, f"the shape sheet prints on {pages} A4 pages"
