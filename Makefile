@@ -128,6 +128,25 @@ execute: setup
 clean:
 	rm -rf _build
 
+# ---- the Japanese edition (issue 13, in progress; AUTHORING.md "Translations") ------------------
+# `make site`: both editions into _build/site/{en,ja}/ with a language-picking root page;
+# `make i18n-extract`: refresh locales/ja/LC_MESSAGES/*.po from the English sources;
+# `make i18n-check`: per-page translation counts, and math/code/links kept in every translation.
+.PHONY: site serve-site i18n-extract i18n-check
+
+site: setup bundle
+	$(BIN)/python scripts/i18n.py build
+
+serve-site: site
+	@echo "Serving both editions at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/site
+
+i18n-extract: setup
+	$(BIN)/python scripts/i18n.py extract
+
+i18n-check: setup
+	$(BIN)/python scripts/i18n.py check
+
 # ---- benchmark ------------------------------------------------------------------------------
 # Multi-head attention at B=8, T=1024, d_model=768, 12 heads: the course's module, the numpy
 # reference and torch.nn.MultiheadAttention against the FLOP floor (benchmarks/bench_mha.py).

@@ -1,0 +1,69 @@
+"""Sphinx extension: the language switcher of the two editions (issue 13).
+
+A local extension, loaded only by the configurations ``scripts/i18n.py`` generates
+(``_build/i18n/_config_{en,ja}.yml``), which set ``mha_editions: [en, ja]``; a plain
+``make book`` (one English site in ``_build/html``) has no other edition to link to and is
+unchanged.
+
+Both editions sit side by side in one static site (``_build/site/en/``, ``_build/site/ja/``) and
+have the same page names, so the same page in the other edition is ``../`` once per folder of
+the page name, once more for the edition's folder, then ``<language>/<page>.html``: relative
+links that work on any static host, under any prefix, offline.
+
+- ``<link rel="alternate" hreflang="…">`` in every page's head, one per edition (its own
+  included, as the hreflang convention asks).
+- ``mha_other_editions`` in the template context: ``book/_templates/article-header-buttons.html``
+  shows a link to each other edition in the page's header, its text in that edition's language
+  (``lang`` and ``hreflang`` set). Its style: ``book/_ext/static/mha_i18n.css``.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CSS = HERE / "static" / "mha_i18n.css"
+# Each edition's name, written in its own language.
+NAMES = {"en": "English", "ja": "日本語"}
+
+
+def edition_links(pagename: str, target_uri: str, editions: list[str]) -> dict[str, str]:
+    """Each edition's URL of ``pagename``, relative to that page (``target_uri``: its file)."""
+    up = "../" * (pagename.count("/") + 1)
+    return {language: f"{up}{language}/{target_uri}" for language in editions}
+
+
+def _page_context(app, pagename, templatename, context, doctree) -> None:
+    editions = list(app.config.mha_editions or [])
+    language = app.config.language or "en"
+    if app.builder.format != "html" or language not in editions:
+        return
+    links = edition_links(pagename, app.builder.get_target_uri(pagename), editions)
+    tags = "".join(
+        f'\n<link rel="alternate" hreflang="{html.escape(lang, quote=True)}" '
+        f'href="{html.escape(url, quote=True)}" />'
+        for lang, url in links.items()
+    )
+    context["metatags"] = context.get("metatags", "") + tags
+    context["mha_other_editions"] = [
+        {"language": lang, "url": url, "name": NAMES.get(lang, lang)}
+        for lang, url in links.items()
+        if lang != language
+    ]
+
+
+def _write_css(app) -> None:
+    if app.builder.format != "html" or not app.config.mha_editions:
+        return
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / CSS.name).write_text(CSS.read_text(encoding="utf-8"), encoding="utf-8")
+    app.add_css_file(CSS.name)
+
+
+def setup(app):
+    app.add_config_value("mha_editions", [], "html", types=[list])
+    app.connect("builder-inited", _write_css)
+    app.connect("html-page-context", _page_context)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
