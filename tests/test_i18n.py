@@ -75,6 +75,13 @@ def test_link_and_role_targets_are_kept_but_role_text_may_change():
     assert any(p.startswith("links") for p in i18n.message_problems(msgid, wrong_link))
 
 
+def test_a_display_math_block_is_copied_as_it_is():
+    block = "\n\\mathrm{head}_i = \\mathrm{softmax}(Q K^\\top) V\n"
+    assert i18n.message_problems(block, block) == []
+    edited = block.replace("head", "ヘッド")
+    assert i18n.message_problems(block, edited) == ["display math changed (copy the msgid as it is)"]
+
+
 def test_display_math_counts_once():
     assert i18n.invariants("see $$a+b$$ and $c$")["math"] == {"$$a+b$$": 1, "$c$": 1}
 
@@ -113,7 +120,7 @@ def test_check_fails_on_a_broken_message_and_complete_fails_on_missing(tmp_path,
     assert "1 untranslated" in capsys.readouterr().out
     _write_po(folder / "bad.po", [("The mask $M$", "マスク $M", False)])
     assert i18n.check(folder) == 1
-    assert "bad.po" in capsys.readouterr().out
+    assert "bad.po:" in capsys.readouterr().out
 
 
 # ---- configurations and links ----------------------------------------------------------------
