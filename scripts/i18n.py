@@ -125,11 +125,11 @@ def extract() -> float:
     return took
 
 
-def build(strict: bool = True) -> dict[str, float]:
+def build(strict: bool = True, languages: tuple[str, ...] = LANGUAGES) -> dict[str, float]:
     configs = write_configs()
     times = {}
     flags = ["--all", "-nW", "--keep-going"] if strict else ["--all"]
-    for language in LANGUAGES:
+    for language in languages:
         out = BUILD / language
         times[language] = _jupyter_book(
             *flags, "--config", str(configs[language]), "--path-output", str(out)
@@ -257,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["config", "extract", "build", "site", "check"])
     parser.add_argument("--complete", action="store_true",
                         help="check: fail on any fuzzy or untranslated entry")
+    parser.add_argument("--only", choices=LANGUAGES,
+                        help="build: this edition only (the other keeps its last build)")
     parser.add_argument("--lenient", action="store_true",
                         help="build: without -nW (warnings do not fail the build)")
     args = parser.parse_args(argv)
@@ -266,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("extract", "site"):
         print(f"gettext: {extract():.0f} s")
     if args.command in ("build", "site"):
-        for language, took in build(strict=not args.lenient).items():
+        for language, took in build(
+            strict=not args.lenient, languages=(args.only,) if args.only else LANGUAGES
+        ).items():
             print(f"{language} edition: {took:.0f} s")
         print(f"site: {SITE.relative_to(REPO)}/ (en/, ja/, index.html)")
     if args.command == "check":

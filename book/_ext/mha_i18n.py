@@ -12,6 +12,10 @@ links that work on any static host, under any prefix, offline.
 
 - ``<link rel="alternate" hreflang="…">`` in every page's head, one per edition (its own
   included, as the hreflang convention asks).
+- The ``_toc.yml`` part captions ("Lessons", "Reference"): the gettext builder extracts them
+  into the root page's ``.po``, but sphinx-external-toc inserts the toctrees after Sphinx has
+  applied the translations, so they stayed English. They are translated here, from the same
+  catalog, once the page's doctree is read.
 - ``mha_other_editions`` in the template context: ``book/_templates/article-header-buttons.html``
   shows a link to each other edition in the page's header, its text in that edition's language
   (``lang`` and ``hreflang`` set). Its style: ``book/_ext/static/mha_i18n.css``.
@@ -19,8 +23,12 @@ links that work on any static host, under any prefix, offline.
 
 from __future__ import annotations
 
+import gettext
 import html
 from pathlib import Path
+
+from sphinx import addnodes
+from sphinx.util.i18n import docname_to_domain
 
 HERE = Path(__file__).resolve().parent
 CSS = HERE / "static" / "mha_i18n.css"
@@ -53,6 +61,22 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     ]
 
 
+def _translate_captions(app, doctree) -> None:
+    language = app.config.language or "en"
+    if language == "en" or not app.config.mha_editions:
+        return
+    toctrees = [node for node in doctree.findall(addnodes.toctree) if node.get("caption")]
+    if not toctrees:
+        return
+    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
+    dirs = [Path(app.srcdir, folder) for folder in app.config.locale_dirs]
+    for folder in dirs:
+        catalog = gettext.translation(domain, str(folder), [language], fallback=True)
+        for node in toctrees:
+            translated = catalog.gettext(node["caption"])
+            node["caption"] = node["rawcaption"] = translated
+
+
 def _write_css(app) -> None:
     if app.builder.format != "html" or not app.config.mha_editions:
         return
@@ -66,4 +90,5 @@ def setup(app):
     app.add_config_value("mha_editions", [], "html", types=[list])
     app.connect("builder-inited", _write_css)
     app.connect("html-page-context", _page_context)
+    app.connect("doctree-read", _translate_captions)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
