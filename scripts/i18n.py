@@ -16,6 +16,8 @@ Usage: python scripts/i18n.py {config,extract,build,site,check} [options]
   site: ``_build/site/en/``, ``_build/site/ja/`` and a root ``index.html`` that picks the
   reader's language (``book/_ext/i18n/``; plain links when JavaScript is off).
 - ``site``: ``extract`` then ``build``.
+- ``check-site``: in the built site, every switcher and hreflang link leads to a page and
+  every page declares its edition's language (``build`` and ``site`` run it too).
 - ``check``: per ``.po`` file, the translated, fuzzy and untranslated entries, and every
   translated message keeps its ``$`` math, backtick code and link targets. ``--complete``
   also fails on any fuzzy or untranslated entry (the 100 % rule of issue 13; off until the
@@ -252,9 +254,34 @@ def check(locale_dir: Path, complete: bool = False) -> int:
     return 1 if failed else 0
 
 
+_EDITION_LINK = re.compile(
+    r'class="mha-language-switch" href="(?P<a>[^"]+)"|rel="alternate" hreflang="[^"]+" href="(?P<b>[^"]+)"'
+)
+
+
+def site_problems(site: Path = SITE) -> list[str]:
+    """Switcher and hreflang links that lead nowhere, and pages missing their language."""
+    problems = []
+    for language in LANGUAGES:
+        for page in sorted((site / language).rglob("*.html")):
+            if "_static" in page.relative_to(site).parts:
+                continue
+            text = page.read_text(encoding="utf-8")
+            links = list(dict.fromkeys(m["a"] or m["b"] for m in _EDITION_LINK.finditer(text)))
+            if '<meta http-equiv="refresh"' not in text:
+                if not links:
+                    problems.append(f"{page.relative_to(site)}: no language switcher")
+                if f'<html lang="{language}"' not in text:
+                    problems.append(f"{page.relative_to(site)}: not <html lang=\"{language}\">")
+            for href in links:
+                if not (page.parent / href).resolve().is_file():
+                    problems.append(f"{page.relative_to(site)}: {href} does not exist")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["config", "extract", "build", "site", "check"])
+    parser.add_argument("command", choices=["config", "extract", "build", "site", "check", "check-site"])
     parser.add_argument("--complete", action="store_true",
                         help="check: fail on any fuzzy or untranslated entry")
     parser.add_argument("--only", choices=LANGUAGES,
@@ -273,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         ).items():
             print(f"{language} edition: {took:.0f} s")
         print(f"site: {SITE.relative_to(REPO)}/ (en/, ja/, index.html)")
+    if args.command in ("build", "site", "check-site"):
+        problems = site_problems()
+        print("\n".join(problems) or "site: every switcher and hreflang link resolves")
+        if problems:
+            return 1
     if args.command == "check":
         return check(LOCALES / "ja" / "LC_MESSAGES", complete=args.complete)
     return 0

@@ -153,6 +153,29 @@ def test_switcher_links_point_at_the_same_page(pagename, uri, expected_ja):
     assert links["en"] == expected_ja.replace("/ja/", "/en/")
 
 
+def _page(lang: str, links: list[str]) -> str:
+    tags = "".join(f'<link rel="alternate" hreflang="x" href="{href}" />' for href in links)
+    switch = f'<a class="mha-language-switch" href="{links[0]}">x</a>' if links else ""
+    return f'<html lang="{lang}"><head>{tags}</head><body>{switch}</body></html>'
+
+
+def test_site_check_finds_a_dead_switcher_link_and_a_wrong_language(tmp_path):
+    for lang in ("en", "ja"):
+        (tmp_path / lang / "book").mkdir(parents=True)
+        (tmp_path / lang / "book" / "intro.html").write_text(
+            _page(lang, ["../../en/book/intro.html", "../../ja/book/intro.html"]), encoding="utf-8"
+        )
+    assert i18n.site_problems(tmp_path) == []
+    (tmp_path / "ja" / "book" / "setup.html").write_text(
+        _page("en", ["../../en/book/setup.html"]), encoding="utf-8"
+    )
+    problems = i18n.site_problems(tmp_path)
+    assert problems == [
+        'ja/book/setup.html: not <html lang="ja">',
+        "ja/book/setup.html: ../../en/book/setup.html does not exist",
+    ]
+
+
 def test_root_page_offers_both_editions_without_javascript():
     page = (REPO / "book" / "_ext" / "i18n" / "index.html").read_text(encoding="utf-8")
     assert 'href="en/index.html"' in page and 'href="ja/index.html"' in page
