@@ -156,10 +156,12 @@ _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 _CODE = re.compile(r"(?<![}`])(`+)(?P<code>.+?)\1(?!`)", re.DOTALL)
 _LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 _ROLE_TARGET = re.compile(r"<(?P<target>[^<>]+)>\s*$")
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")  # template strings (sphinx.po)
 
 
 def invariants(text: str) -> dict[str, Counter]:
-    """What a translation must keep from its source: math, code, link and role targets."""
+    """What a translation must keep from its source: math, code, link and role targets, and
+    the ``%(name)s`` placeholders of the templates' messages."""
     roles = Counter()
     for match in _ROLE.finditer(text):
         target = _ROLE_TARGET.search(match["body"])
@@ -170,6 +172,7 @@ def invariants(text: str) -> dict[str, Counter]:
         "code": Counter(m["code"] for m in _CODE.finditer(_MATH.sub("", no_roles))),
         "links": Counter(m["target"] for m in _LINK.finditer(no_roles)),
         "roles": roles,
+        "placeholders": Counter(_PLACEHOLDER.findall(text)),
     }
 
 
