@@ -8,10 +8,13 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 # Unit tests, nbval and the site's browser tests run in JOBS processes (pytest-xdist; JOBS=0:
 # in one process). The browser tests' time budgets are relative to the same page load (see
-# tests/browser/test_page_weight.py), so they hold with a neighbour; all the tests of one page
-# of the site run in one process (--dist loadgroup), which visits that page once. JupyterLab's
-# test runs in one process.
+# tests/browser/test_page_weight.py), so they hold with a neighbour; each page of the site is
+# visited once per session, by whichever process needs it first (tests/browser/harness.py:
+# shared_visit), so the tests go wherever a process is free (--dist load). The browser tests
+# mostly wait (for Chromium, for the page), so they run in BROWSER_JOBS processes.
+# JupyterLab's test runs in one process.
 JOBS ?= 2
+BROWSER_JOBS ?= 4
 PYTEST := $(BIN)/python -m pytest
 # tests/nbval_lessons.py adds one item per lesson, run in nbval's kernel after its last cell:
 # the kernel's CPU budget and the quiz widget's questions (no third run of every lesson).
@@ -81,7 +84,7 @@ book-check: setup
 	$(BIN)/jupyter-book build . --all -nW --keep-going
 
 browser-test: setup browser
-	$(PYTEST) -n $(JOBS) --dist loadgroup tests/browser --ignore=$(LAB_TEST)
+	$(PYTEST) -n $(BROWSER_JOBS) --dist load tests/browser --ignore=$(LAB_TEST)
 
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,

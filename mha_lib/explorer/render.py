@@ -326,18 +326,10 @@ def render_data_html(data: ExplorerData) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_explorer_html(
-    tokens: Sequence[str],
-    weights: Any,
-    *,
-    explorer_id: str,
-    head_names: Sequence[str] | None = None,
-    caption: str | None = None,
-    key_tokens: Sequence[str] | None = None,
-) -> str:
+def render_explorer_html(tokens: Sequence[str], weights: Any, **options: Any) -> str:
     """Render the head explorer as deterministic, self-contained HTML (a string).
 
-    Args:
+    Args (the keywords are those of :func:`prepare_explorer`, which checks them):
         tokens: ``T_q`` strings, the query tokens (the rows); for self-attention also the keys.
         weights: attention weights ``(num_heads, T_q, T_k)``, numpy array or torch tensor; every
             row non-negative and summing to 1 (or all 0 for a fully masked query).
@@ -356,13 +348,4 @@ def render_explorer_html(
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    return render_data_html(
-        prepare_explorer(
-            tokens,
-            weights,
-            explorer_id=explorer_id,
-            head_names=head_names,
-            caption=caption,
-            key_tokens=key_tokens,
-        )
-    )
+    return render_data_html(prepare_explorer(tokens, weights, **options))
