@@ -11,7 +11,10 @@ PORT ?= 8000
 # tests/browser/test_page_weight.py), so they hold with a neighbour; each page of the site is
 # visited once per session, by whichever process needs it first (tests/browser/harness.py:
 # shared_visit), so the tests go wherever a process is free (--dist load). The browser tests
-# mostly wait (for Chromium, for the page), so they run in BROWSER_JOBS processes.
+# mostly wait (for Chromium, for the page), so they run in BROWSER_JOBS processes. The unit
+# tests of one file run in one process (--dist loadfile): a module's fixtures (the course
+# bundle, built wheels) are made once. (pytest-xdist's --dist loadgroup does not group under
+# pytest 9: it renames item._nodeid, which pytest no longer reads.)
 # JupyterLab's test runs in one process.
 JOBS ?= 2
 BROWSER_JOBS ?= 4
@@ -73,7 +76,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) -n $(JOBS) --dist loadgroup tests --ignore=tests/browser
+	$(PYTEST) -n $(JOBS) --dist loadfile tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
