@@ -111,16 +111,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog is 5. Chromium opens six connections to a host at once, and
+    # on a loaded machine the accept loop falls behind: the kernel drops the extra SYNs and
+    # Chromium retries after 1, 2, 4, 8, 16 s, past Playwright's 30 s (a page that never went
+    # network-idle in one run of `make test`).
+    request_queue_size = 128
+
+
 @pytest.fixture(scope="session")
 def serve():
     """``serve(folder) -> "http://127.0.0.1:PORT"``: the folder, served until the session ends."""
-    servers: dict[Path, http.server.ThreadingHTTPServer] = {}
+    servers: dict[Path, _Server] = {}
 
     def serve(folder) -> str:
         folder = Path(folder).resolve()
         if folder not in servers:
             handler = functools.partial(_QuietHandler, directory=str(folder))
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            server = _Server(("127.0.0.1", 0), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers[folder] = server
         return f"http://127.0.0.1:{servers[folder].server_address[1]}"
