@@ -8,10 +8,18 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 # Unit tests, nbval and the site's browser tests run in JOBS processes (pytest-xdist; JOBS=0:
 # in one process). The browser tests' time budgets are relative to the same page load (see
-# tests/browser/test_page_weight.py), so they hold with a neighbour; all the tests of one page
-# of the site run in one process (--dist loadgroup), which visits that page once. JupyterLab's
-# test runs in one process.
+# tests/browser/test_page_weight.py), so they hold with a neighbour; each page of the site is
+# visited once per session, by whichever process needs it first (tests/browser/harness.py:
+# shared_visit), so the tests go wherever a process is free (--dist load), in BROWSER_JOBS
+# processes: one per core. With 4 Chromiums on this 2-core machine, pages stopped painting now
+# and then (a screenshot, a network-idle wait and a requestAnimationFrame timed out or hung in
+# three of three full runs); with 2 they did not in the runs before. The unit
+# tests of one file run in one process (--dist loadfile): a module's fixtures (the course
+# bundle, built wheels) are made once. (pytest-xdist's --dist loadgroup does not group under
+# pytest 9: it renames item._nodeid, which pytest no longer reads.)
+# JupyterLab's test runs in one process.
 JOBS ?= 2
+BROWSER_JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest
 # tests/nbval_lessons.py adds one item per lesson, run in nbval's kernel after its last cell:
 # the kernel's CPU budget and the quiz widget's questions (no third run of every lesson).
@@ -70,7 +78,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) -n $(JOBS) --dist loadgroup tests --ignore=tests/browser
+	$(PYTEST) -n $(JOBS) --dist loadfile tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
@@ -81,7 +89,7 @@ book-check: setup
 	$(BIN)/jupyter-book build . --all -nW --keep-going
 
 browser-test: setup browser
-	$(PYTEST) -n $(JOBS) --dist loadgroup tests/browser --ignore=$(LAB_TEST)
+	$(PYTEST) -n $(BROWSER_JOBS) --dist load tests/browser --ignore=$(LAB_TEST)
 
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,

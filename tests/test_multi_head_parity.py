@@ -59,14 +59,9 @@ def test_torch_module_matches_torch(case):
     inputs = make_inputs(case)
     module = MultiHeadAttention.from_torch(m)
     mask = None if inputs.mask is None else torch.from_numpy(inputs.mask)
+    tensors = (torch.from_numpy(x) for x in (inputs.query, inputs.key, inputs.value))
     with torch.no_grad():
-        output, weights = module(
-            torch.from_numpy(inputs.query),
-            torch.from_numpy(inputs.key),
-            torch.from_numpy(inputs.value),
-            mask=mask,
-            need_weights=True,
-        )
+        output, weights = module(*tensors, mask=mask, need_weights=True)
     assert output.dtype == m.out_proj.weight.dtype
     assert tuple(weights.shape) == case.weights_shape
     _check_close((output, weights), torch_reference(m, inputs), case)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 
 import jsonschema
 import pytest
@@ -496,34 +497,29 @@ def test_empty_prompt_is_rejected():
     assert "question 't-single'" in rejected(bank)
 
 
-def test_yaml_pitfalls_are_caught(tmp_path):
+YAML_TRAPS = {
     # `No` is a YAML 1.1 boolean: the option text would silently become False.
-    path = tmp_path / "pitfall.yml"
-    path.write_text(
-        "- id: yaml-bool\n  type: single\n  prompt: Is it?\n  options:\n"
+    "pitfall.yml": (
+        ("- id: yaml-bool\n  type: single\n  prompt: Is it?\n  options:\n"
         "    - {text: Yes, correct: true, explain: right because}\n"
-        "    - {text: No, correct: false, explain: wrong because}\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(BankError, match="question 'yaml-bool'"):
-        load_bank(path)
-
-
-def test_duplicate_yaml_keys_are_rejected(tmp_path):
-    path = tmp_path / "dupkey.yml"
-    path.write_text(
+        "    - {text: No, correct: false, explain: wrong because}\n"),
+        "question 'yaml-bool'",
+    ),
+    "dupkey.yml": (
         "- id: dup-key\n  type: numeric\n  prompt: P\n  answer: 1\n  answer: 2\n  explain: E\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(BankError, match="duplicate key 'answer'"):
-        load_bank(path)
+        "duplicate key 'answer'",
+    ),
+    "broken.yml": ("- id: [unclosed\n", "broken.yml: invalid YAML"),
+}
 
 
-def test_invalid_yaml_names_the_file(tmp_path):
-    path = tmp_path / "broken.yml"
-    path.write_text("- id: [unclosed\n", encoding="utf-8")
-    with pytest.raises(BankError, match="broken.yml: invalid YAML"):
-        load_bank(path)
+@pytest.mark.parametrize("name", YAML_TRAPS)
+def test_yaml_traps_are_rejected_by_name(tmp_path, name):
+    """A YAML 1.1 boolean for an option text, a duplicate key, invalid YAML naming the file."""
+    text, message = YAML_TRAPS[name]
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(BankError, match=re.escape(message)):
+        load_bank(tmp_path / name)
 
 
 def test_yaml_suffix_is_reported_in_a_quiz_folder(tmp_path):

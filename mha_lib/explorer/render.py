@@ -195,6 +195,18 @@ def _check_weights(array: np.ndarray) -> None:
         )
 
 
+def _check_labels(labels, name: str, axis: str, count: int, shape: str) -> tuple[str, ...]:
+    """``labels`` (strings), one per entry of the weights' ``axis`` (``count`` of them)."""
+    labels = _check_strings(labels, name)
+    if len(labels) != count:
+        one = "one token per key" if name == "key_tokens" else "one name per head"
+        raise ValueError(
+            f"{name} has {len(labels)} entries but weights.shape={shape} has {axis} {_LAYOUT}; "
+            f"pass {one}"
+        )
+    return labels
+
+
 def prepare_explorer(
     tokens: Sequence[str],
     weights: Any,
@@ -229,21 +241,11 @@ def prepare_explorer(
                 "entries; for cross-attention (T_q != T_k) pass key_tokens= (one per key)"
             )
     else:
-        key_tokens = _check_strings(key_tokens, "key_tokens")
-        if len(key_tokens) != t_k:
-            raise ValueError(
-                f"key_tokens has {len(key_tokens)} entries but weights.shape={shape} has "
-                f"T_k={t_k} key columns {_LAYOUT}; pass one token per key"
-            )
+        key_tokens = _check_labels(key_tokens, "key_tokens", f"T_k={t_k} key columns", t_k, shape)
     if head_names is None:
         names = tuple(f"Head {h}" for h in range(num_heads))
     else:
-        names = _check_strings(head_names, "head_names")
-        if len(names) != num_heads:
-            raise ValueError(
-                f"head_names has {len(names)} entries but weights.shape={shape} has "
-                f"num_heads={num_heads} {_LAYOUT}; pass one name per head"
-            )
+        names = _check_labels(head_names, "head_names", f"num_heads={num_heads}", num_heads, shape)
     if caption is None:
         heads = f"{num_heads} head{'s' if num_heads != 1 else ''}"
         if key_tokens is None:
@@ -326,18 +328,10 @@ def render_data_html(data: ExplorerData) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_explorer_html(
-    tokens: Sequence[str],
-    weights: Any,
-    *,
-    explorer_id: str,
-    head_names: Sequence[str] | None = None,
-    caption: str | None = None,
-    key_tokens: Sequence[str] | None = None,
-) -> str:
+def render_explorer_html(tokens: Sequence[str], weights: Any, **options: Any) -> str:
     """Render the head explorer as deterministic, self-contained HTML (a string).
 
-    Args:
+    Args (the keywords are those of :func:`prepare_explorer`, which checks them):
         tokens: ``T_q`` strings, the query tokens (the rows); for self-attention also the keys.
         weights: attention weights ``(num_heads, T_q, T_k)``, numpy array or torch tensor; every
             row non-negative and summing to 1 (or all 0 for a fully masked query).
@@ -356,13 +350,4 @@ def render_explorer_html(
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    return render_data_html(
-        prepare_explorer(
-            tokens,
-            weights,
-            explorer_id=explorer_id,
-            head_names=head_names,
-            caption=caption,
-            key_tokens=key_tokens,
-        )
-    )
+    return render_data_html(prepare_explorer(tokens, weights, **options))

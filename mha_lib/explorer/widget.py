@@ -52,9 +52,9 @@ class HeadExplorer(StaticHtmlWidget):
 
     explorer_id = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, tokens: Sequence[str], weights: Any, *, explorer_id: str, **options: Any):
-        # options: head_names, caption, key_tokens, as documented in show_heads.
-        data = prepare_explorer(tokens, weights, explorer_id=explorer_id, **options)
+    def __init__(self, tokens: Sequence[str], weights: Any, **options: Any):
+        # options: explorer_id, head_names, caption, key_tokens, as in show_heads.
+        data = prepare_explorer(tokens, weights, **options)
         super().__init__(explorer_id=data.explorer_id, html=render_data_html(data))
         self.data: ExplorerData = data
 
@@ -62,18 +62,10 @@ class HeadExplorer(StaticHtmlWidget):
         return self.data.summary()
 
 
-def show_heads(
-    tokens: Sequence[str],
-    weights: Any,
-    *,
-    explorer_id: str,
-    head_names: Sequence[str] | None = None,
-    caption: str | None = None,
-    key_tokens: Sequence[str] | None = None,
-) -> HeadExplorer:
+def show_heads(tokens: Sequence[str], weights: Any, **options: Any) -> HeadExplorer:
     """Show every head's attention weights for one sentence as an interactive explorer.
 
-    Args:
+    Args (the keywords are checked by :func:`~mha_lib.explorer.render.prepare_explorer`):
         tokens: ``T_q`` strings, e.g. ``data.running_example().tokens`` (10).
         weights: ``(num_heads, T_q, T_k)`` attention weights (numpy or torch), e.g. the second
             result of ``mha_lib.multi_head_attention(x, x, x, params, num_heads)``.
@@ -92,11 +84,4 @@ def show_heads(
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    return HeadExplorer(
-        tokens,
-        weights,
-        explorer_id=explorer_id,
-        head_names=head_names,
-        caption=caption,
-        key_tokens=key_tokens,
-    )
+    return HeadExplorer(tokens, weights, **options)

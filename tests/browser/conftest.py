@@ -13,7 +13,7 @@
   ``page.log.assert_clean()`` checks it on the spot. A console warning fails too under
   ``pytest.mark.console("warning")``, any console message under ``pytest.mark.console("all")``.
 - ``visit(path)``: a page of the built site, visited once per session for every page-level
-  check (see ``harness.Visit``).
+  check, whichever worker asks first (see ``harness.Visit`` and ``harness.shared_visit``).
 - ``screenshots``: the folder ``_build/screenshots``.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from harness import (
     REPORT,
     chromium_executable,
     script,
+    shared_visit,
     visit_page,
     watch,
     write_site,
@@ -46,7 +48,6 @@ def pytest_configure(config):
         'console(level): the least console message that fails a page: "error" (the default), '
         '"warning" or "all"',
     )
-    config.addinivalue_line("markers", "xdist_group(name): run in the same pytest-xdist worker")
 
 
 # ---- the closing tables, gathered from every xdist worker ---------------------------------------
@@ -91,18 +92,6 @@ def pytest_terminal_summary(terminalreporter):
                   f"{w['figures']:>10,}{t:>12}" + (f"  over by {over:,}" if over > 0 else ""))
 
 
-def pytest_collection_modifyitems(items):
-    """With pytest-xdist's ``--dist loadgroup``, all the tests of one page of the site go to
-    one worker, which visits that page once."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or "visit" not in item.fixturenames:
-            continue
-        params = callspec.params
-        path = params.get("path") or f"notebooks/{params['stem']}.html"
-        item.add_marker(pytest.mark.xdist_group(path))
-
-
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -122,16 +111,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog is 5. Chromium opens six connections to a host at once, and
+    # on a loaded machine the accept loop falls behind: the kernel drops the extra SYNs and
+    # Chromium retries after 1, 2, 4, 8, 16 s, past Playwright's 30 s (a page that never went
+    # network-idle in one run of `make test`).
+    request_queue_size = 128
+
+
 @pytest.fixture(scope="session")
 def serve():
     """``serve(folder) -> "http://127.0.0.1:PORT"``: the folder, served until the session ends."""
-    servers: dict[Path, http.server.ThreadingHTTPServer] = {}
+    servers: dict[Path, _Server] = {}
 
     def serve(folder) -> str:
         folder = Path(folder).resolve()
         if folder not in servers:
             handler = functools.partial(_QuietHandler, directory=str(folder))
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            server = _Server(("127.0.0.1", 0), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers[folder] = server
         return f"http://127.0.0.1:{servers[folder].server_address[1]}"
@@ -212,13 +209,16 @@ def screenshots():
 
 
 @pytest.fixture(scope="session")
-def visit(browser, site_url):
-    """``visit(path) -> Visit``: the facts every page-level test reads, from one cold load."""
+def visit(browser, site_url, tmp_path_factory):
+    """``visit(path) -> Visit``: the facts every page-level test reads, from one cold load per
+    session, made by whichever pytest-xdist worker needs the page first (``shared_visit``)."""
+    base = tmp_path_factory.getbasetemp()  # a worker's is in the session's (xdist)
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "visits"
     visits = {}
 
     def visit(path: str):
         if path not in visits:
-            visits[path] = visit_page(browser, site_url, path)
+            visits[path] = shared_visit(folder, path, lambda: visit_page(browser, site_url, path))
         return visits[path]
 
     return visit

@@ -6,12 +6,16 @@
   than 127.0.0.1 is blocked, and everything that goes wrong is recorded.
 - ``run_axe(page, state, name)`` and ``assert_no_serious(violations)``: axe-core (vendored),
   every run's counts kept for the summary at the end of the session.
-- ``visit_page(...)``: one visit of a page of the built site, for every page-level check.
+- ``visit_page(...)``: one visit of a page of the built site, for every page-level check;
+  ``shared_visit(...)`` makes it once for all the session's processes.
 - ``site_page(...)`` and ``write_site(...)``: the pages of a test's own small site.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,7 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from course import AXE, SCREENSHOTS, SITE
+from course import AXE, SCREENSHOTS, SITE, site_pages
 
 JS = Path(__file__).resolve().parent / "js"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -31,9 +35,23 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 CONSOLE_LEVELS = ("error", "warning", "all")
 SCHEMES = ("light", "dark")
+# Pages where a visit also runs axe in the dark scheme (light: every page). The dark theme is
+# one set of colours for the whole site, so a sample with every kind of content finds what
+# every page would: the largest lesson page (prose, code, outputs, figures, math, a quiz), a
+# prose page and the progress table; test_accessibility.py adds answered quizzes, the search
+# dialog and its results in both schemes. The theme itself is checked on every page.
+DARK_AXE_PROSE = ("book/intro.html", "book/progress.html")
 # What the session's closing tables print (conftest.py; gathered from every xdist worker):
 # axe's counts by impact for every run, and each lesson page's weight and time to interactive.
 REPORT: dict = {"axe": [], "weights": {}, "times": {}, "budgets": {}}
+
+
+def dark_axe_pages() -> set[str]:
+    """The pages axe checks in the dark scheme too (see DARK_AXE_PROSE): the largest lesson
+    page of the built site, and the prose pages of DARK_AXE_PROSE."""
+    lessons = [p for p in site_pages() if p.startswith("notebooks/")]
+    largest = max(lessons, key=lambda p: (SITE / p).stat().st_size, default=None)
+    return set(DARK_AXE_PROSE) | ({largest} if largest else set())
 
 
 def chromium_executable() -> str | None:
@@ -169,7 +187,8 @@ class Visit:
     other host blocked, waits until the network is idle, scrolls to the bottom (anything loaded
     lazily is loaded), then records what went wrong, every response's size, when each quiz
     became interactive, the page's text, math, headings, images and download links (see
-    js/page_facts.js), a screenshot, and axe-core's violations in the light and the dark theme.
+    js/page_facts.js), a screenshot, and axe-core's violations in the light theme (and in the
+    dark one on the pages of ``dark_axe_pages()``).
     The root ``index.html`` only redirects to the first page: it is visited held still (the
     redirect removed), so that what is checked is the redirect page itself.
     """
@@ -178,7 +197,7 @@ class Visit:
     log: PageLog
     facts: dict
     responses: list[tuple[int, int, str]]  # (body bytes, header bytes, path below the site)
-    axe: dict[str, list[dict]]  # scheme -> violations
+    axe: dict[str, list[dict]]  # scheme -> violations (dark: only on dark_axe_pages())
     themes: dict[str, str | None]  # scheme asked for -> the theme the page then showed
 
 
@@ -238,10 +257,31 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)  # the theme follows the reader's scheme
             themes[scheme] = _theme_after(page, scheme, wait=path != "index.html")
-            axe[scheme] = run_axe(page, f"page, {scheme}", path)
+            if scheme == "light" or path in dark_axe_pages():
+                axe[scheme] = run_axe(page, f"page, {scheme}", path)
         return Visit(path, log, facts, responses, axe, themes)
     finally:
         context.close()
+
+
+def shared_visit(folder: Path, path: str, make) -> Visit:
+    """The session's one visit of ``path``: made by ``make()`` in the first process (pytest-xdist
+    worker) that asks for it, stored in ``folder`` as JSON, read by the others (a lock per
+    page: a worker that needs a page another one is visiting waits for that visit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = path.replace("/", "-")
+    stored = folder / f"{name}.json"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stored.exists():
+            made = make()
+            fields = {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
+            text = json.dumps(fields | {"log": dataclasses.asdict(made.log)})
+            stored.with_suffix(".tmp").write_text(text, encoding="utf-8")
+            stored.with_suffix(".tmp").replace(stored)
+            return made
+    fields = json.loads(stored.read_text(encoding="utf-8"))
+    return Visit(**fields | {"log": PageLog(**fields["log"])})
 
 
 # Elements that text shown on a page (bank text, tokens, captions) must never bring into a page.

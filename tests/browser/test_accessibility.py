@@ -1,8 +1,9 @@
 """Accessibility of the built site, in Chromium with every host but 127.0.0.1 blocked.
 
 - axe-core (vendored: tests/vendor/axe-core, made by scripts/vendor_test_js.sh) on every page
-  of ``_build/html``, in the light and the dark theme (from each page's one visit, see
-  ``harness.Visit``), and in the states a reader creates (answered quizzes, the search
+  of ``_build/html`` in the light theme, and in the dark theme on a sample (the largest lesson,
+  a prose page and the progress page: ``harness.dark_axe_pages``), from each page's one visit
+  (see ``harness.Visit``), and in the states a reader creates (answered quizzes, the search
   dialog, search results, the sidebar on a small screen): no violation of impact serious or
   critical. Moderate and minor ones are counted and printed at the end of the session. No rule
   and no element is excluded.
@@ -22,7 +23,7 @@ import pytest
 from playwright.sync_api import expect
 
 from course import bank, lesson_stems, site_pages, toc_files
-from harness import SCHEMES, assert_no_serious, run_axe
+from harness import DARK_AXE_PROSE, SCHEMES, assert_no_serious, dark_axe_pages, run_axe
 from quiz_driver import OUTCOMES, give_and_expect
 
 LESSONS = lesson_stems()
@@ -37,12 +38,21 @@ pytestmark = pytest.mark.console("warning")
 
 
 @pytest.mark.parametrize("path", PAGES)
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_axe_every_page(visit, scheme, path):
+def test_axe_every_page(visit, path):
+    """axe in the light scheme on every page, in the dark one on a sample (harness.py:
+    ``dark_axe_pages``); on every page the theme follows the reader's colour scheme."""
     page = visit(path)
     if path != "index.html":  # the root redirect has no theme
-        assert page.themes[scheme] == scheme, "the theme follows the reader's colour scheme"
-    assert_no_serious(page.axe[scheme])
+        assert page.themes == {s: s for s in SCHEMES}, "the theme follows the colour scheme"
+    assert set(page.axe) == ({"light", "dark"} if path in dark_axe_pages() else {"light"})
+    for violations in page.axe.values():
+        assert_no_serious(violations)
+
+
+def test_dark_axe_sample_has_a_lesson_and_prose():
+    sample = dark_axe_pages()
+    assert any(p.startswith("notebooks/") for p in sample) and set(DARK_AXE_PROSE) <= sample
+    assert sample <= set(PAGES)
 
 
 @pytest.mark.parametrize("path", [p for p in PAGES if p != "index.html"])

@@ -32,5 +32,7 @@
         downloads: all('a[href$=".ipynb"]').map((a) => a.getAttribute("href")),
         quizzes: all("[data-mha-quiz]").map((q) => q.dataset.hydrated ?? null),
         hydrationTimes: window.__mhaHydrationTimes ?? [],
+        domContentLoadedEnd:
+            performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? null,
     };
 }
