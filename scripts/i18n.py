@@ -257,6 +257,84 @@ def check(locale_dir: Path, complete: bool = False) -> int:
     return 1 if failed else 0
 
 
+# ---- question banks --------------------------------------------------------------------------
+BANKS = REPO / "mha_lib" / "quiz" / "banks"  # English banks; a translation in BANKS / <lang>
+# What a translated bank must keep from its English one, field by field (the rest is text).
+_KEPT = ("id", "type", "answer", "tolerance", "misconceptions")
+_TEXT = ("prompt", "explain")
+
+
+def _bank_texts(question: dict) -> list[tuple[str, str]]:
+    """Every translatable text of a question, each with its place: ``(place, text)``."""
+    texts = [(name, question[name]) for name in _TEXT if name in question]
+    for i, option in enumerate(question.get("options", [])):
+        texts += [(f"options[{i}].text", option["text"]), (f"options[{i}].explain", option["explain"])]
+    texts += [(f"feedback[{i}].text", item["text"]) for i, item in enumerate(question.get("feedback", []))]
+    return texts
+
+
+def _bank_skeleton(question: dict) -> dict:
+    """A question without its texts: ids, types, answers, flags and tolerances."""
+    return {
+        **{name: question[name] for name in _KEPT if name in question},
+        "options": [option["correct"] for option in question.get("options", [])],
+        "feedback": [(item["answer"], item.get("tolerance")) for item in question.get("feedback", [])],
+        "texts": [place for place, _ in _bank_texts(question)],
+    }
+
+
+def bank_problems(english: list[dict], translated: list[dict], name: str) -> list[str]:
+    """Why a translated bank is not its English bank in another language (empty: it is).
+
+    Same questions in the same order, with the same ids, types, answers, tolerances, correct
+    flags, feedback answers and misconceptions (so a learner's progress is shared between the
+    editions); the same texts, each keeping its `code`, $math$ and link targets, and none left
+    in English (identical to its source) unless it holds nothing but code and math.
+    """
+    problems = []
+    ids = [q.get("id") for q in english]
+    if [q.get("id") for q in translated] != ids:
+        return [f"{name}: question ids differ: {[q.get('id') for q in translated]} instead of {ids}"]
+    for source, target in zip(english, translated):
+        where = f"{name}: {source['id']}"
+        if _bank_skeleton(source) != _bank_skeleton(target):
+            problems.append(f"{where}: type, answer, tolerance, correct flags, feedback answers, "
+                            "misconceptions or the set of texts differ from the English bank")
+            continue
+        for (place, text), (_, translation) in zip(_bank_texts(source), _bank_texts(target)):
+            problems += [f"{where} {place}: {p}" for p in message_problems(text, translation)]
+            prose = _CODE.sub("", _MATH.sub("", text))
+            if translation.strip() == text.strip() and re.search(r"[A-Za-z]{3,}", prose):
+                problems.append(f"{where} {place}: not translated (same as the English)")
+    return problems
+
+
+def check_banks(language: str = "ja", complete: bool = False) -> tuple[int, int, list[str]]:
+    """(translated banks, banks, problems) for ``language``; with ``complete`` a missing bank is
+    a problem. Each translated bank must also pass the quiz's own validation."""
+    sys.path.insert(0, str(REPO))
+    from mha_lib.quiz.bank import BankError, validate_bank
+
+    problems, done, english_paths = [], 0, sorted(BANKS.glob("*.yml"))
+    for path in english_paths:
+        other = BANKS / language / path.name
+        if not other.exists():
+            if complete:
+                problems.append(f"{other.relative_to(REPO)}: missing (translate {path.relative_to(REPO)})")
+            continue
+        done += 1
+        english = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            translated = validate_bank(yaml.safe_load(other.read_text(encoding="utf-8")), str(other))
+        except BankError as error:
+            problems += error.problems
+            continue
+        problems += bank_problems(english, translated, str(other.relative_to(REPO)))
+    extra = sorted({p.name for p in (BANKS / language).glob("*.yml")} - {p.name for p in english_paths})
+    problems += [f"{language}/{name}: no English bank of that name" for name in extra]
+    return done, len(english_paths), problems
+
+
 _EDITION_LINK = re.compile(
     r'class="mha-language-switch" href="(?P<a>[^"]+)"|rel="alternate" hreflang="[^"]+" href="(?P<b>[^"]+)"'
 )
@@ -309,7 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             return 1
     if args.command == "check":
-        return check(LOCALES / "ja" / "LC_MESSAGES", complete=args.complete)
+        failed = check(LOCALES / "ja" / "LC_MESSAGES", complete=args.complete)
+        done, total, problems = check_banks("ja", complete=args.complete)
+        print(f"question banks: {done} of {total} translated")
+        print("\n".join(problems))
+        return 1 if failed or problems else 0
     return 0
 
 
