@@ -156,6 +156,7 @@ _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 _CODE = re.compile(r"(?<![}`])(`+)(?P<code>.+?)\1(?!`)", re.DOTALL)
 _LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 _ROLE_TARGET = re.compile(r"<(?P<target>[^<>]+)>\s*$")
+_ROLE_OR_CODE = re.compile(_ROLE.pattern + r"|(?<![}`])(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)", re.DOTALL)
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")  # template strings (sphinx.po)
 
 
@@ -163,10 +164,13 @@ def invariants(text: str) -> dict[str, Counter]:
     """What a translation must keep from its source: math, code, link and role targets, and
     the ``%(name)s`` placeholders of the templates' messages."""
     roles = Counter()
-    for match in _ROLE.finditer(text):
-        target = _ROLE_TARGET.search(match["body"])
-        roles[(match["role"], (target["target"] if target else match["body"]).strip())] += 1
-    no_roles = _ROLE.sub("", text)
+    # Left to right, a role or a code span, whichever starts first: a `{name}` inside a code
+    # span (`:::{admonition}`) is code, not a role.
+    for match in _ROLE_OR_CODE.finditer(text):
+        if match["role"]:
+            target = _ROLE_TARGET.search(match["body"])
+            roles[(match["role"], (target["target"] if target else match["body"]).strip())] += 1
+    no_roles = _ROLE_OR_CODE.sub(lambda m: "" if m["role"] else m[0], text)
     return {
         "math": Counter(m.strip() for m in _MATH.findall(no_roles)),
         "code": Counter(m["code"] for m in _CODE.finditer(_MATH.sub("", no_roles))),

@@ -75,6 +75,14 @@ def test_link_and_role_targets_are_kept_but_role_text_may_change():
     assert any(p.startswith("links") for p in i18n.message_problems(msgid, wrong_link))
 
 
+def test_a_role_written_inside_a_code_span_is_code_not_a_role():
+    # setup.md shows the MyST syntax `:::{admonition}`: that is code, kept as code.
+    msgid = "a `:::{admonition}` block shows as *text and the solution is printed*: `lab`"
+    good = "`:::{admonition}` のブロックは*テキストのまま表示されます*：`lab`"
+    assert i18n.message_problems(msgid, good) == []
+    assert any(p.startswith("code") for p in i18n.message_problems(msgid, good.replace("`lab`", "lab")))
+
+
 def test_a_display_math_block_is_copied_as_it_is():
     block = "\n\\mathrm{head}_i = \\mathrm{softmax}(Q K^\\top) V\n"
     assert i18n.message_problems(block, block) == []
