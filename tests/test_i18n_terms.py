@@ -27,11 +27,12 @@ import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-REPO = Path(__file__).resolve().parents[1]
+from course import QUIZZES, REPO
+
 LOCALE = REPO / "locales" / "ja"
 TABLE = LOCALE / "glossary_terms.md"
 MESSAGES = LOCALE / "LC_MESSAGES"
-BANKS = REPO / "mha_lib" / "quiz" / "banks" / "ja"
+BANKS = QUIZZES / "ja"
 GLOSSARY_PAGE = "book/glossary.po"
 
 
