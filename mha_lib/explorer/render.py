@@ -392,8 +392,10 @@ def render_data_html(data: ExplorerData, lang: str = DEFAULT_LANGUAGE) -> str:
     """Render already validated :class:`ExplorerData` (see :func:`render_explorer_html`)."""
     lang = resolve_language(lang)
     lines = [
-        f'<div class="mha-explorer" data-mha-explorer="{_text(data.explorer_id)}"'
-        f'{markup_attributes(lang, "explorer")}>',
+        (
+            f'<div class="mha-explorer" data-mha-explorer="{_text(data.explorer_id)}"'
+            f'{markup_attributes(lang, "explorer")}>'
+        ),
         f'<p class="mha-explorer-caption">{_text(data.caption)}</p>',
         '<div class="mha-explorer-tables">',
     ]

@@ -148,8 +148,10 @@ def render_quiz_html(
     questions = validate_bank(list(questions), source=f"quiz {quiz_id!r}")
     total = len(questions)
     lines = [
-        f'<div class="mha-quiz" data-mha-quiz="{_attr(quiz_id)}"'
-        f'{markup_attributes(lang, "quiz")}>',
+        (
+            f'<div class="mha-quiz" data-mha-quiz="{_attr(quiz_id)}"'
+            f'{markup_attributes(lang, "quiz")}>'
+        ),
         (
             f'<p class="mha-quiz-title"><strong>{_attr(text("quiz.title", lang))}</strong>'
             f"{_count(total, lang)}</p>"
