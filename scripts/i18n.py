@@ -48,19 +48,22 @@ LOCALES = REPO / "locales"
 ROOT_PAGE = REPO / "book" / "_ext" / "i18n"  # the root page and its script
 LANGUAGES = ("en", "ja")
 TITLES = {"ja": "マルチヘッドアテンションを一歩ずつ"}
+AUTHORS = {"ja": "コースの著者"}  # shown in the page footer ("著者 …")
 
 
 # ---- configuration ---------------------------------------------------------------------------
 def edition_config(base: dict, language: str, config_dir: Path) -> dict:
     """The configuration of one edition, from the parsed ``_config.yml``.
 
-    ``language`` and the title change; gettext settings and the editions (for the language
+    ``language``, the title and the author change; gettext settings and the editions (for the language
     switcher, book/_ext/mha_i18n.py) are added; local extension paths are made relative to
     ``config_dir``, where the generated file is written.
     """
     config = yaml.safe_load(yaml.safe_dump(base))  # a deep copy
     if language in TITLES:
         config["title"] = TITLES[language]
+    if language in AUTHORS:
+        config["author"] = AUTHORS[language]
     sphinx = config.setdefault("sphinx", {})
     extensions = sphinx.get("local_extensions") or {}
     sphinx["local_extensions"] = {

@@ -21,7 +21,7 @@ function translator(node) {
   const parse = (raw) => {
     try {
       const table = JSON.parse(raw);
-      return table && typeof table === "object" ? table : null;
+      return table && typeof table === "object" && Object.keys(table).length ? table : null;
     } catch (_error) {
       return null;
     }
@@ -306,8 +306,11 @@ if (typeof document !== "undefined") {
 export default {
   render({ model, el }) {
     const draw = () => {
-      el.setAttribute("lang", model.get("lang") || "en");
-      el.setAttribute("data-mha-text", JSON.stringify(model.get("ui_text") || {}));
+      const strings = model.get("ui_text");
+      if (model.get("lang")) el.setAttribute("lang", model.get("lang"));
+      if (strings && Object.keys(strings).length) {
+        el.setAttribute("data-mha-text", JSON.stringify(strings));
+      }
       el.innerHTML = model.get("html") || "";
       hydrate(el);
     };

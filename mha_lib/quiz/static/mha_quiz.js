@@ -60,7 +60,8 @@ function tableFrom(raw) {
   if (typeof raw !== "string") return null;
   try {
     const table = JSON.parse(raw);
-    return table && typeof table === "object" && !Array.isArray(table) ? table : null;
+    const usable = table && typeof table === "object" && !Array.isArray(table);
+    return usable && Object.keys(table).length ? table : null;
   } catch (_error) {
     return null;
   }
@@ -782,8 +783,11 @@ if (typeof document !== "undefined") {
 export default {
   render({ model, el }) {
     const draw = () => {
-      el.setAttribute("lang", model.get("lang") || "en");
-      el.setAttribute("data-mha-text", JSON.stringify(model.get("ui_text") || {}));
+      const strings = model.get("ui_text");
+      if (model.get("lang")) el.setAttribute("lang", model.get("lang"));
+      if (strings && Object.keys(strings).length) {
+        el.setAttribute("data-mha-text", JSON.stringify(strings));
+      }
       el.innerHTML = model.get("html") || "";
       hydrate(el);
     };
