@@ -19,6 +19,8 @@ links that work on any static host, under any prefix, offline.
 - ``mha_other_editions`` in the template context: ``book/_templates/article-header-buttons.html``
   shows a link to each other edition in the page's header, its text in that edition's language
   (``lang`` and ``hreflang`` set). Its style: ``book/_ext/static/mha_i18n.css``.
+- The search field's text ("Search..."): sphinx-book-theme makes it from its own catalog, which
+  has no Japanese "Search"; here it comes from Sphinx's ("検索...").
 - The lessons' stored outputs are English and shared by both editions. In an edition whose
   ``language`` is not English, once a page's doctree is read, every quiz output (the raw HTML
   with ``data-mha-quiz="<stem>"``) is replaced by the quiz rendered from
@@ -40,6 +42,7 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 
@@ -79,6 +82,12 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
         for lang, url in links.items()
         if lang != language
     ]
+
+
+def _search_text(app, pagename, templatename, context, doctree) -> None:
+    # After sphinx-book-theme's handler (priority 900), which sets it from its own catalog.
+    if "search_bar_text" not in (app.config.html_theme_options or {}):
+        context["theme_search_bar_text"] = _("Search") + "..."
 
 
 def _translate_captions(app, doctree) -> None:
@@ -172,6 +181,7 @@ def setup(app):
     app.add_config_value("mha_editions", [], "html", types=[list])
     app.connect("builder-inited", _write_css)
     app.connect("html-page-context", _page_context)
+    app.connect("html-page-context", _search_text, priority=900)
     app.connect("doctree-read", _translate_captions)
     app.connect("doctree-read", _localize_outputs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
