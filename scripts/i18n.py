@@ -83,10 +83,15 @@ def edition_config(base: dict, language: str, config_dir: Path) -> dict:
     options["gettext_additional_targets"] = ["image"]
     options["mha_editions"] = list(LANGUAGES)
     # gettext must see the outputs html shows (alt text of the html rendering).
+    # myst-nb's own gettext list has no image types: a figure's output became its text/plain
+    # ("<Figure size …>"), and its alt text never reached the catalog. So gettext takes html's
+    # whole priority list, then html's overrides.
+    from myst_nb.core.render import base_render_priority
+
     overrides = [list(item) for item in options.get("nb_mime_priority_overrides", [])]
-    for item in list(overrides):
-        if item[0] == "html" and ["gettext", *item[1:]] not in overrides:
-            overrides.append(["gettext", *item[1:]])
+    html_overrides = [item for item in overrides if item[0] == "html"]
+    overrides += [["gettext", mime, rank] for mime, rank in base_render_priority()["html"].items()]
+    overrides += [["gettext", *item[1:]] for item in html_overrides]
     options["nb_mime_priority_overrides"] = overrides
     return config
 

@@ -149,6 +149,17 @@ def test_the_japanese_configuration(tmp_path):
     assert options["gettext_compact"] is False
     assert ["gettext", "text/html", 5] in options["nb_mime_priority_overrides"]
     assert options["gettext_additional_targets"] == ["image"]  # the figures' alt text
+    # gettext picks what html shows: a figure's image (and so its alt text), not its text/plain.
+    from myst_nb.core.render import get_mime_priority
+
+    overrides = [tuple(item) for item in options["nb_mime_priority_overrides"]]
+    for bundle in (["image/png", "text/plain"], ["text/html", "image/png", "text/plain"],
+                   ["application/vnd.jupyter.widget-view+json", "text/html", "text/plain"]):
+        pick = {
+            builder: next(m for m in get_mime_priority(builder, overrides) if m in bundle)
+            for builder in ("html", "gettext")
+        }
+        assert pick["gettext"] == pick["html"], (bundle, pick)
     assert config["author"] != base["author"]
     for name, path in config["sphinx"]["local_extensions"].items():
         assert (tmp_path / path / f"{name}.py").resolve().is_file(), name
