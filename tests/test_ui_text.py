@@ -353,6 +353,28 @@ def test_progress_table_in_japanese_with_translated_titles():
     assert ids.findall(markup) == ids.findall(english)
 
 
+def test_progress_titles_come_from_the_lessons_catalogs(tmp_path):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    folder = tmp_path / "ja" / "LC_MESSAGES" / "notebooks"
+    folder.mkdir(parents=True)
+    catalog = Catalog(locale="ja")
+    catalog.add("Lesson 4: Softmax", "レッスン 4：ソフトマックス")
+    with (folder / "04_softmax.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    spec = importlib.util.spec_from_file_location("mha_progress_under_test", EXT / "mha_progress.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    translate = module.heading_translator([tmp_path], "ja", False)
+    assert translate("04_softmax", "Lesson 4: Softmax") == "レッスン 4：ソフトマックス"
+    assert translate("05_masks", "Lesson 5: Masks") == "Lesson 5: Masks"  # no catalog yet
+    assert module.heading_translator([tmp_path], "en", False) is None
+    banks = load_all_banks(REPO / "mha_lib" / "quiz" / "banks")
+    rows = lesson_quizzes(banks, REPO / "notebooks", translate=translate)
+    assert [r.title for r in rows if r.quiz == "04_softmax"] == ["レッスン 4：ソフトマックス"]
+
+
 # --- the Japanese edition's swap (book/_ext/mha_i18n.py) ----------------------------------------
 
 

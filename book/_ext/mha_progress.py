@@ -32,6 +32,24 @@ from mha_lib.quiz.progress import lesson_quizzes, render_progress_html
 from mha_lib.ui_text import DEFAULT_LANGUAGE, LANGUAGES
 
 
+def heading_translator(locale_dirs: list[Path], language: str, gettext_compact: bool | str):
+    """(stem, heading) -> the lesson heading from ``notebooks/<stem>``'s catalog in
+    ``language`` (the heading itself when untranslated); None for English."""
+    if language == DEFAULT_LANGUAGE:
+        return None
+
+    def translate(stem: str, heading: str) -> str:
+        domain = docname_to_domain(f"notebooks/{stem}", gettext_compact)
+        for folder in locale_dirs:
+            catalog = gettext.translation(domain, str(folder), [language], fallback=True)
+            translated = catalog.gettext(heading)
+            if translated != heading:
+                return translated
+        return heading
+
+    return translate
+
+
 class ProgressDirective(SphinxDirective):
     """``{mha-progress}``: the per-lesson progress table with its Reset button."""
 
@@ -45,24 +63,6 @@ class ProgressDirective(SphinxDirective):
             return f"notebooks/{stem}"
         matches = sorted(doc for doc in docs if doc.rsplit("/", 1)[-1] == stem)
         return matches[0] if matches else None
-
-    def _translator(self, language: str):
-        """(stem, heading) -> the heading from the lesson's catalog; None for English."""
-        if language == DEFAULT_LANGUAGE:
-            return None
-        config = self.env.config
-        dirs = [Path(self.env.srcdir, folder) for folder in config.locale_dirs]
-
-        def translate(stem: str, heading: str) -> str:
-            domain = docname_to_domain(f"notebooks/{stem}", config.gettext_compact)
-            for folder in dirs:
-                catalog = gettext.translation(domain, str(folder), [language], fallback=True)
-                translated = catalog.gettext(heading)
-                if translated != heading:
-                    return translated
-            return heading
-
-        return translate
 
     def run(self) -> list[nodes.Node]:
         language = self.env.config.language or DEFAULT_LANGUAGE
@@ -85,9 +85,10 @@ class ProgressDirective(SphinxDirective):
                 hrefs[stem] = builder.get_relative_uri(self.env.docname, docname)
             except NotImplementedError:  # a builder without page addresses
                 hrefs[stem] = None
-        lessons = lesson_quizzes(
-            banks, notebooks_dir=notebooks, href=hrefs.get, translate=self._translator(language)
-        )
+        config = self.env.config
+        dirs = [Path(self.env.srcdir, folder) for folder in config.locale_dirs]
+        translate = heading_translator(dirs, language, config.gettext_compact)
+        lessons = lesson_quizzes(banks, notebooks_dir=notebooks, href=hrefs.get, translate=translate)
         return [nodes.raw("", render_progress_html(lessons, language), format="html")]
 
 
