@@ -20,10 +20,15 @@ class StaticHtmlWidget(anywidget.AnyWidget):
     """An anywidget whose output bundle adds its ``html`` trait and a fixed plain text.
 
     Subclasses set ``_esm``/``_css``, fill ``html`` with their deterministic markup and
-    implement :meth:`_plain_text`.
+    implement :meth:`_plain_text`. ``lang`` and ``ui_text`` (the browser strings of that
+    language, from :mod:`mha_lib.ui_text`) reach the ES module, which puts them on the view's
+    element (``lang``, ``data-mha-text``): the scripts read their strings from the markup or
+    an ancestor, so an English rendering needs no strings of its own.
     """
 
     html = traitlets.Unicode("").tag(sync=True)
+    lang = traitlets.Unicode("en").tag(sync=True)
+    ui_text = traitlets.Dict().tag(sync=True)
 
     def _plain_text(self) -> str:
         raise NotImplementedError

@@ -48,19 +48,22 @@ LOCALES = REPO / "locales"
 ROOT_PAGE = REPO / "book" / "_ext" / "i18n"  # the root page and its script
 LANGUAGES = ("en", "ja")
 TITLES = {"ja": "マルチヘッドアテンションを一歩ずつ"}
+AUTHORS = {"ja": "コースの著者"}  # shown in the page footer ("著者 …")
 
 
 # ---- configuration ---------------------------------------------------------------------------
 def edition_config(base: dict, language: str, config_dir: Path) -> dict:
     """The configuration of one edition, from the parsed ``_config.yml``.
 
-    ``language`` and the title change; gettext settings and the editions (for the language
+    ``language``, the title and the author change; gettext settings and the editions (for the language
     switcher, book/_ext/mha_i18n.py) are added; local extension paths are made relative to
     ``config_dir``, where the generated file is written.
     """
     config = yaml.safe_load(yaml.safe_dump(base))  # a deep copy
     if language in TITLES:
         config["title"] = TITLES[language]
+    if language in AUTHORS:
+        config["author"] = AUTHORS[language]
     sphinx = config.setdefault("sphinx", {})
     extensions = sphinx.get("local_extensions") or {}
     sphinx["local_extensions"] = {
@@ -73,12 +76,22 @@ def edition_config(base: dict, language: str, config_dir: Path) -> dict:
     options["locale_dirs"] = [str(LOCALES)]
     options["gettext_compact"] = False
     options["gettext_uuid"] = False
+    # The figures' alt text (cell metadata mystnb.image.alt, on the outputs' image nodes) is
+    # not a paragraph: Sphinx extracts and translates it only with the "image" target. Each
+    # image also yields a ".. image:: <uri>" message, which needs no translation (check_po
+    # leaves it out of the counts).
+    options["gettext_additional_targets"] = ["image"]
     options["mha_editions"] = list(LANGUAGES)
     # gettext must see the outputs html shows (alt text of the html rendering).
+    # myst-nb's own gettext list has no image types: a figure's output became its text/plain
+    # ("<Figure size …>"), and its alt text never reached the catalog. So gettext takes html's
+    # whole priority list, then html's overrides.
+    from myst_nb.core.render import base_render_priority
+
     overrides = [list(item) for item in options.get("nb_mime_priority_overrides", [])]
-    for item in list(overrides):
-        if item[0] == "html" and ["gettext", *item[1:]] not in overrides:
-            overrides.append(["gettext", *item[1:]])
+    html_overrides = [item for item in overrides if item[0] == "html"]
+    overrides += [["gettext", mime, rank] for mime, rank in base_render_priority()["html"].items()]
+    overrides += [["gettext", *item[1:]] for item in html_overrides]
     options["nb_mime_priority_overrides"] = overrides
     return config
 
@@ -158,6 +171,7 @@ _LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 _ROLE_TARGET = re.compile(r"<(?P<target>[^<>]+)>\s*$")
 _ROLE_OR_CODE = re.compile(_ROLE.pattern + r"|(?<![}`])(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)", re.DOTALL)
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")  # template strings (sphinx.po)
+IMAGE_URI = ".. image:: "  # gettext_additional_targets "image": the image's own message
 
 
 def invariants(text: str) -> dict[str, Counter]:
@@ -225,6 +239,8 @@ def check_po(path: Path) -> PoReport:
         if not message.id:  # the header
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
+        if msgid.startswith(IMAGE_URI):  # the image itself, not its alt text: nothing to translate
+            continue
         msgstr = message.string if isinstance(message.string, str) else message.string[0]
         if message.fuzzy:
             report.fuzzy += 1

@@ -126,6 +126,15 @@ def test_check_po_counts_each_state(tmp_path):
     assert report.problems == []
 
 
+def test_an_image_message_needs_no_translation_but_its_alt_text_does(tmp_path):
+    po = _write_po(tmp_path / "page.po", [
+        (".. image:: ../_build/jupyter_execute/0a1b2c.png", "", False),
+        ("Two 10 by 10 heatmaps of the weights.", "", False),
+    ])
+    report = i18n.check_po(po)
+    assert (report.translated, report.fuzzy, report.untranslated) == (0, 0, 1)
+
+
 def test_check_fails_on_a_broken_message_and_complete_fails_on_missing(tmp_path, capsys):
     folder = tmp_path / "LC_MESSAGES"
     folder.mkdir()
@@ -147,10 +156,23 @@ def test_the_japanese_configuration(tmp_path):
     assert config["title"] != base["title"]
     assert options["gettext_compact"] is False
     assert ["gettext", "text/html", 5] in options["nb_mime_priority_overrides"]
+    assert options["gettext_additional_targets"] == ["image"]  # the figures' alt text
+    # gettext picks what html shows: a figure's image (and so its alt text), not its text/plain.
+    from myst_nb.core.render import get_mime_priority
+
+    overrides = [tuple(item) for item in options["nb_mime_priority_overrides"]]
+    for bundle in (["image/png", "text/plain"], ["text/html", "image/png", "text/plain"],
+                   ["application/vnd.jupyter.widget-view+json", "text/html", "text/plain"]):
+        pick = {
+            builder: next(m for m in get_mime_priority(builder, overrides) if m in bundle)
+            for builder in ("html", "gettext")
+        }
+        assert pick["gettext"] == pick["html"], (bundle, pick)
+    assert config["author"] != base["author"]
     for name, path in config["sphinx"]["local_extensions"].items():
         assert (tmp_path / path / f"{name}.py").resolve().is_file(), name
     english = i18n.edition_config(base, "en", tmp_path)
-    assert english["title"] == base["title"]
+    assert english["title"] == base["title"] and english["author"] == base["author"]
     assert base["sphinx"]["config"].get("language") is None  # the source file is untouched
 
 

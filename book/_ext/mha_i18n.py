@@ -19,16 +19,39 @@ links that work on any static host, under any prefix, offline.
 - ``mha_other_editions`` in the template context: ``book/_templates/article-header-buttons.html``
   shows a link to each other edition in the page's header, its text in that edition's language
   (``lang`` and ``hreflang`` set). Its style: ``book/_ext/static/mha_i18n.css``.
+- The search field's text ("Search..."): sphinx-book-theme makes it from its own catalog, which
+  has no Japanese "Search"; here it comes from Sphinx's ("検索...").
+- The lessons' stored outputs are English and shared by both editions. In an edition whose
+  ``language`` is not English, once a page's doctree is read, every quiz output (the raw HTML
+  with ``data-mha-quiz="<stem>"``) is replaced by the quiz rendered from
+  ``mha_lib/quiz/banks/<language>/<stem>.yml`` in that language, and every head explorer
+  (``data-mha-explorer``) is rendered again in that language from the data its markup
+  carries (:func:`localize_outputs`). A missing translated bank, or an explorer caption
+  missing from ``mha_lib/ui_text/<language>.captions.json``, leaves that output in English
+  and logs a warning naming it (so ``-nW`` fails until the translation exists). The English
+  edition's outputs are not touched.
 """
 
 from __future__ import annotations
 
 import gettext
 import html
+import re
+from collections.abc import Callable
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
+from sphinx.locale import _
+from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
+
+from mha_lib.explorer.render import explorer_from_html, render_data_html, translate_explorer
+from mha_lib.quiz.bank import load_bank, quiz_dir
+from mha_lib.quiz.render import render_quiz_html
+from mha_lib.ui_text import DEFAULT_LANGUAGE, LANGUAGES
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 CSS = HERE / "static" / "mha_i18n.css"
@@ -61,6 +84,12 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     ]
 
 
+def _search_text(app, pagename, templatename, context, doctree) -> None:
+    # After sphinx-book-theme's handler (priority 900), which sets it from its own catalog.
+    if "search_bar_text" not in (app.config.html_theme_options or {}):
+        context["theme_search_bar_text"] = _("Search") + "..."
+
+
 def _translate_captions(app, doctree) -> None:
     language = app.config.language or "en"
     if language == "en" or not app.config.mha_editions:
@@ -77,6 +106,68 @@ def _translate_captions(app, doctree) -> None:
             node["caption"] = node["rawcaption"] = translated
 
 
+_QUIZ_ID = re.compile(r'<div class="mha-quiz" data-mha-quiz="([^"]+)"')
+_EXPLORER_ID = re.compile(r'<div class="mha-explorer" data-mha-explorer="([^"]+)"')
+
+
+def localize_outputs(
+    doctree: nodes.Node, language: str, warn: Callable[[str, nodes.Node], None]
+) -> list[Path]:
+    """Re-render every quiz and head explorer output of ``doctree`` in ``language``.
+
+    A quiz comes from its translated bank (``quiz_dir(language) / "<stem>.yml"``); an
+    explorer from the data in its own markup. What cannot be translated stays as it is and
+    ``warn(message, node)`` is called. Returns the banks used (for Sphinx's dependencies).
+    English: nothing changes.
+    """
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+        return []
+    used: list[Path] = []
+    for node in list(doctree.findall(nodes.raw)):
+        if node.get("format") != "html":
+            continue
+        markup = node.astext()
+        quiz, explorer = _QUIZ_ID.search(markup), _EXPLORER_ID.search(markup)
+        if quiz:
+            stem = html.unescape(quiz.group(1))
+            bank = quiz_dir(language) / f"{stem}.yml"
+            if not bank.is_file():
+                warn(
+                    f"no {language!r} question bank for the quiz {stem!r} ({bank} is missing): "
+                    "the quiz stays in English",
+                    node,
+                )
+                continue
+            used.append(bank)
+            new = render_quiz_html(load_bank(stem, language), stem, language)
+        elif explorer:
+            data, translated = translate_explorer(explorer_from_html(markup), language)
+            if not translated:
+                warn(
+                    f"the head explorer {data.explorer_id!r} has no {language!r} caption for "
+                    f"{data.caption!r} (add it to mha_lib/ui_text/{language}.captions.json): "
+                    "its caption stays in English",
+                    node,
+                )
+            new = render_data_html(data, language)
+        else:
+            continue
+        replacement = nodes.raw("", new, format="html")
+        replacement.update_all_atts(node)
+        node.replace_self(replacement)
+    return used
+
+
+def _localize_outputs(app, doctree) -> None:
+    language = app.config.language or DEFAULT_LANGUAGE
+
+    def warn(message: str, node: nodes.Node) -> None:
+        logger.warning(message, location=node if node.source else app.env.docname)
+
+    for bank in localize_outputs(doctree, language, warn):
+        app.env.note_dependency(str(bank))
+
+
 def _write_css(app) -> None:
     if app.builder.format != "html" or not app.config.mha_editions:
         return
@@ -90,5 +181,7 @@ def setup(app):
     app.add_config_value("mha_editions", [], "html", types=[list])
     app.connect("builder-inited", _write_css)
     app.connect("html-page-context", _page_context)
+    app.connect("html-page-context", _search_text, priority=900)
     app.connect("doctree-read", _translate_captions)
+    app.connect("doctree-read", _localize_outputs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

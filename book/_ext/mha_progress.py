@@ -10,17 +10,44 @@ the lesson notebook's first heading, link relative to the page, question ids in 
 ``mha_quiz.js``, which ``mha_site`` (``book/_ext/mha_site.py``) already loads on every page, fills in the
 learner's counts from the browser's ``localStorage``. The markup comes from
 :func:`mha_lib.quiz.progress.render_progress_html`; this module only wires it into Sphinx.
+
+In an edition of another language (``language: ja``) the table's strings are in that
+language and each lesson title is its heading's translation from the lesson's gettext catalog
+(``locales/<language>/LC_MESSAGES/notebooks/<stem>.po``; an untranslated heading stays
+English). The rows list the English banks' question ids: a translated bank has the same ids
+(``scripts/i18n.py check``), so one learner's progress counts in both editions.
 """
 
 from __future__ import annotations
 
+import gettext
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.i18n import docname_to_domain
 
 from mha_lib.quiz.bank import load_all_banks, quiz_dir
 from mha_lib.quiz.progress import lesson_quizzes, render_progress_html
+from mha_lib.ui_text import DEFAULT_LANGUAGE, LANGUAGES
+
+
+def heading_translator(locale_dirs: list[Path], language: str, gettext_compact: bool | str):
+    """(stem, heading) -> the lesson heading from ``notebooks/<stem>``'s catalog in
+    ``language`` (the heading itself when untranslated); None for English."""
+    if language == DEFAULT_LANGUAGE:
+        return None
+
+    def translate(stem: str, heading: str) -> str:
+        domain = docname_to_domain(f"notebooks/{stem}", gettext_compact)
+        for folder in locale_dirs:
+            catalog = gettext.translation(domain, str(folder), [language], fallback=True)
+            translated = catalog.gettext(heading)
+            if translated != heading:
+                return translated
+        return heading
+
+    return translate
 
 
 class ProgressDirective(SphinxDirective):
@@ -38,7 +65,9 @@ class ProgressDirective(SphinxDirective):
         return matches[0] if matches else None
 
     def run(self) -> list[nodes.Node]:
-        folder = quiz_dir()
+        language = self.env.config.language or DEFAULT_LANGUAGE
+        language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        folder = quiz_dir(DEFAULT_LANGUAGE)
         banks = load_all_banks(folder)
         self.env.note_dependency(str(folder))  # a bank added or removed
         builder = self.env.app.builder
@@ -56,8 +85,11 @@ class ProgressDirective(SphinxDirective):
                 hrefs[stem] = builder.get_relative_uri(self.env.docname, docname)
             except NotImplementedError:  # a builder without page addresses
                 hrefs[stem] = None
-        lessons = lesson_quizzes(banks, notebooks_dir=notebooks, href=hrefs.get)
-        return [nodes.raw("", render_progress_html(lessons), format="html")]
+        config = self.env.config
+        dirs = [Path(self.env.srcdir, folder) for folder in config.locale_dirs]
+        translate = heading_translator(dirs, language, config.gettext_compact)
+        lessons = lesson_quizzes(banks, notebooks_dir=notebooks, href=hrefs.get, translate=translate)
+        return [nodes.raw("", render_progress_html(lessons, language), format="html")]
 
 
 def setup(app):

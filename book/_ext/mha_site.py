@@ -9,6 +9,10 @@ here, next to the templates it serves, and imports ``mha_lib`` only to find the 
 - Renders math to MathML at build time (``html_math_renderer: mathml``): browsers draw
   MathML natively and screen readers read it, so pages need no 1.2 MB MathJax script, no
   network and no JavaScript for math.
+- Puts the interface strings of the page's language (``mha_lib/ui_text/<language>.json``, the
+  ``js.`` keys) in every page's head as ``<script type="application/json" id="mha-ui-text">``
+  (``book/_templates/layout.html``): the scripts hold no strings and read them from there
+  when a quiz's or explorer's own markup carries none (the English outputs the lessons store).
 - Removes sphinx-thebe's scripts, which Jupyter Book 1 always loads: the course has no remote
   kernel, and the scripts declare ``THEBE_JS_URL`` twice (a console error on every page) and
   point at a CDN.
@@ -22,6 +26,9 @@ from pathlib import Path
 
 from docutils import nodes
 from latex2mathml.converter import convert as latex_to_mathml
+
+from mha_lib._markup import json_for_script
+from mha_lib.ui_text import DEFAULT_LANGUAGE, LANGUAGES, js_strings
 
 PACKAGE = Path(str(resources.files("mha_lib")))  # the installed package, wherever it is
 # Each interactive element brings one ES module and one stylesheet (a few KB each), loaded on
@@ -47,6 +54,12 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
     for key in ("script_files", "css_files"):
         if key in context:
             context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
+
+
+def _ui_text(app, pagename, templatename, context, doctree) -> None:
+    language = app.config.language or DEFAULT_LANGUAGE
+    strings = js_strings(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    context["mha_ui_text"] = json_for_script(strings, sort_keys=True)
 
 
 def _mathml(latex: str, display: str) -> str:
@@ -75,6 +88,7 @@ def setup(app):
     )
     app.connect("config-inited", _add_static_path)
     app.connect("html-page-context", _drop_thebe)
+    app.connect("html-page-context", _ui_text)
     for script, stylesheet in STATIC_ASSETS.values():
         app.add_js_file(script, type="module")
         app.add_css_file(stylesheet)

@@ -17,7 +17,9 @@ Introduced in notebooks/07_multiple_heads.ipynb.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,13 +29,22 @@ import numpy as np
 
 from .._markup import json_for_script
 from .._validate import ArgumentTypeError, _is_torch_tensor, describe, shape_str
+from ..ui_text import (
+    DEFAULT_LANGUAGE,
+    caption_translation,
+    markup_attributes,
+    resolve_language,
+    text,
+)
 
 __all__ = [
     "ROW_SUM_TOLERANCE",
     "ExplorerData",
+    "explorer_from_html",
     "format_weight",
     "prepare_explorer",
     "render_explorer_html",
+    "translate_explorer",
 ]
 
 ROW_SUM_TOLERANCE = 0.01
@@ -41,8 +52,6 @@ ROW_SUM_TOLERANCE = 0.01
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
 _LAYOUT = "(num_heads, T_q, T_k)"
-_TABLE_CAPTION = "{head}: attention weights, rows = queries (attending token), columns = keys"
-_CORNER = "query \u2193 key \u2192"
 
 
 @dataclass(frozen=True)
@@ -70,17 +79,16 @@ class ExplorerData:
         """The key tokens (the query tokens themselves for self-attention)."""
         return self.tokens if self.key_tokens is None else self.key_tokens
 
-    def summary(self) -> str:
-        """One deterministic line, used as the widget's ``text/plain``."""
-        heads = f"{self.num_heads} head{'s' if self.num_heads != 1 else ''}"
+    def summary(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """One deterministic line in ``lang``, used as the widget's ``text/plain``."""
+        heads = text("explorer.heads", lang, count=self.num_heads)
         if self.key_tokens is None:
-            size = f"{len(self.tokens)} token{'s' if len(self.tokens) != 1 else ''}"
+            size = text("explorer.tokens", lang, count=len(self.tokens))
         else:
-            size = f"{len(self.tokens)} query tokens \u00d7 {len(self.key_tokens)} key tokens"
-        return (
-            f"Head explorer {self.explorer_id}: {heads} \u00d7 {size}. "
-            "Open in Jupyter or on the course website to explore."
-        )
+            size = text(
+                "explorer.cross_size", lang, queries=len(self.tokens), keys=len(self.key_tokens)
+            )
+        return text("explorer.plain", lang, explorer=self.explorer_id, heads=heads, size=size)
 
 
 def format_weight(value: float) -> str:
@@ -215,8 +223,11 @@ def prepare_explorer(
     head_names: Sequence[str] | None = None,
     caption: str | None = None,
     key_tokens: Sequence[str] | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> ExplorerData:
     """Validate the explorer's inputs and round the weights; see :func:`render_explorer_html`.
+
+    ``lang`` is the language of the default head names and caption.
 
     Raises ``ValueError`` (or :class:`ArgumentTypeError`, also a ``ValueError``) naming the
     argument and the shapes involved.
@@ -242,24 +253,90 @@ def prepare_explorer(
             )
     else:
         key_tokens = _check_labels(key_tokens, "key_tokens", f"T_k={t_k} key columns", t_k, shape)
+    lang = resolve_language(lang)
     if head_names is None:
-        names = tuple(f"Head {h}" for h in range(num_heads))
+        names = tuple(text("explorer.head_name", lang, index=h) for h in range(num_heads))
     else:
         names = _check_labels(head_names, "head_names", f"num_heads={num_heads}", num_heads, shape)
     if caption is None:
-        heads = f"{num_heads} head{'s' if num_heads != 1 else ''}"
-        if key_tokens is None:
-            caption = f"Attention weights of {heads} for the tokens: {' '.join(tokens)}"
-        else:
-            caption = (
-                f"Attention weights of {heads}; queries: {' '.join(tokens)}; "
-                f"keys: {' '.join(key_tokens)}"
-            )
+        caption = _default_caption(num_heads, tokens, key_tokens, lang)
     elif not isinstance(caption, str):
         raise ArgumentTypeError(f"caption must be a str or None, got {describe(caption)}")
     rounded = [[[round(float(w), 3) for w in row] for row in head] for head in array]
     display = [[[format_weight(w) for w in row] for row in head] for head in array]
     return ExplorerData(explorer_id, tokens, key_tokens, names, caption, rounded, display)
+
+
+def _default_caption(
+    num_heads: int, tokens: Sequence[str], key_tokens: Sequence[str] | None, lang: str
+) -> str:
+    heads = text("explorer.heads", lang, count=num_heads)
+    if key_tokens is None:
+        return text("explorer.caption_self", lang, heads=heads, tokens=" ".join(tokens))
+    return text(
+        "explorer.caption_cross", lang, heads=heads, queries=" ".join(tokens),
+        keys=" ".join(key_tokens),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# another language, from the stored markup
+# ---------------------------------------------------------------------------------------------
+
+_MARKUP_ID = re.compile(r'<div class="mha-explorer" data-mha-explorer="([^"]*)"')
+_MARKUP_CAPTION = re.compile(r'<p class="mha-explorer-caption">(.*?)</p>', re.DOTALL)
+_MARKUP_DATA = re.compile(
+    r'<script type="application/json" class="mha-explorer-data">(.*?)</script>', re.DOTALL
+)
+
+
+def explorer_from_html(markup: str) -> ExplorerData:
+    """The :class:`ExplorerData` of a rendered explorer (as a lesson stores it), from its
+    id, caption and embedded data: ``render_data_html(explorer_from_html(m)) == m`` for the
+    markup ``m`` of :func:`render_explorer_html`.
+
+    Raises ``ValueError`` when ``markup`` is not an explorer's markup.
+    """
+    found = _MARKUP_ID.search(markup), _MARKUP_CAPTION.search(markup), _MARKUP_DATA.search(markup)
+    if not all(found):
+        raise ValueError("markup is not a head explorer's (no data-mha-explorer, caption or data)")
+    id_match, caption_match, data_match = found
+    data = json.loads(data_match.group(1))  # json_for_script's \u escapes are valid JSON
+    keys = data.get("key_tokens")
+    return ExplorerData(
+        explorer_id=html.unescape(id_match.group(1)),
+        tokens=tuple(data["tokens"]),
+        key_tokens=None if keys is None else tuple(keys),
+        head_names=tuple(data["heads"]),
+        caption=html.unescape(caption_match.group(1)),
+        weights=data["weights"],
+        display=data["display"],
+    )
+
+
+def translate_explorer(data: ExplorerData, lang: str) -> tuple[ExplorerData, bool]:
+    """``data`` with its English default head names and caption in ``lang``.
+
+    Head names ``"Head 0"``, ``"Head 1"``, ... (the English default) become that language's
+    default; the caption is the default one in ``lang`` if it was the English default, else
+    the lesson's caption from the table ``mha_lib/ui_text/<lang>.captions.json``. Returns the
+    new data and whether the caption was translated (False: it stays English).
+    """
+    lang = resolve_language(lang)
+    english = DEFAULT_LANGUAGE
+    names = data.head_names
+    if names == tuple(text("explorer.head_name", english, index=h) for h in range(len(names))):
+        names = tuple(text("explorer.head_name", lang, index=h) for h in range(len(names)))
+    default = _default_caption(data.num_heads, data.tokens, data.key_tokens, english)
+    if data.caption == default:
+        caption: str | None = _default_caption(data.num_heads, data.tokens, data.key_tokens, lang)
+    else:
+        caption = caption_translation(data.caption, lang)
+    translated = caption is not None
+    return (
+        dataclasses.replace(data, head_names=names, caption=caption if translated else data.caption),
+        translated,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,18 +350,19 @@ def _text(value: str) -> str:
 
 
 
-def _table_html(data: ExplorerData, head: int) -> list[str]:
+def _table_html(data: ExplorerData, head: int, lang: str) -> list[str]:
     name = data.head_names[head]
-    caption = _TABLE_CAPTION.format(head=name)
+    caption = text("explorer.table_caption", lang, head=name)
+    label = text("explorer.table_label", lang, head=name)
     lines = [
         (
             f'<div class="mha-explorer-table-wrap" role="group" tabindex="0"'
-            f' aria-label="{_text(name)}: table of attention weights">'
+            f' aria-label="{_text(label)}">'
         ),
         f'<table class="mha-explorer-table" data-head="{head}">',
         f"<caption>{_text(caption)}</caption>",
         "<thead><tr>"
-        f'<th scope="col">{_CORNER}</th>'
+        f'<th scope="col">{_text(text("explorer.corner", lang))}</th>'
         + "".join(f'<th scope="col">{_text(k)}</th>' for k in data.keys)
         + "</tr></thead>",
         "<tbody>",
@@ -310,15 +388,19 @@ def _data_json(data: ExplorerData) -> dict[str, Any]:
     }
 
 
-def render_data_html(data: ExplorerData) -> str:
+def render_data_html(data: ExplorerData, lang: str = DEFAULT_LANGUAGE) -> str:
     """Render already validated :class:`ExplorerData` (see :func:`render_explorer_html`)."""
+    lang = resolve_language(lang)
     lines = [
-        f'<div class="mha-explorer" data-mha-explorer="{_text(data.explorer_id)}">',
+        (
+            f'<div class="mha-explorer" data-mha-explorer="{_text(data.explorer_id)}"'
+            f'{markup_attributes(lang, "explorer")}>'
+        ),
         f'<p class="mha-explorer-caption">{_text(data.caption)}</p>',
         '<div class="mha-explorer-tables">',
     ]
     for head in range(data.num_heads):
-        lines.extend(_table_html(data, head))
+        lines.extend(_table_html(data, head, lang))
     lines.append("</div>")
     lines.append(
         '<script type="application/json" class="mha-explorer-data">'
@@ -341,6 +423,8 @@ def render_explorer_html(tokens: Sequence[str], weights: Any, **options: Any) ->
             into ``weights``).
         caption: a sentence above the explorer; default names the heads and tokens.
         key_tokens: ``T_k`` strings for cross-attention (``T_q != T_k``); default: ``tokens``.
+        lang: the interface language, ``"en"`` (default) or ``"ja"``: table captions, default
+            head names and caption, and (non-English) the browser's strings in the markup.
 
     Returns:
         ``<div class="mha-explorer" data-mha-explorer="...">`` holding a caption, one
@@ -350,4 +434,5 @@ def render_explorer_html(tokens: Sequence[str], weights: Any, **options: Any) ->
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    return render_data_html(prepare_explorer(tokens, weights, **options))
+    lang = resolve_language(options.get("lang", DEFAULT_LANGUAGE))
+    return render_data_html(prepare_explorer(tokens, weights, **options), lang)

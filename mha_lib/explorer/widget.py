@@ -21,6 +21,7 @@ from typing import Any
 import traitlets
 
 from ..static_widget import StaticHtmlWidget
+from ..ui_text import js_strings, resolve_language
 from .render import ExplorerData, prepare_explorer, render_data_html
 
 __all__ = ["CSS_PATH", "ESM_PATH", "STATIC_DIR", "HeadExplorer", "show_heads"]
@@ -40,6 +41,8 @@ class HeadExplorer(StaticHtmlWidget):
         head_names: ``num_heads`` labels (default ``"Head 0"``, ``"Head 1"``, ...).
         caption: a sentence shown above the explorer.
         key_tokens: ``T_k`` key tokens for cross-attention (default: ``tokens``).
+        lang: the interface language, ``"en"`` or ``"ja"`` (``None``: ``$MHA_LANG``, else
+            ``"en"``).
 
     The only synced state is the rendered ``html`` (and ``explorer_id``); ``data`` keeps the
     validated inputs, with the weights rounded to 3 decimals.
@@ -52,17 +55,25 @@ class HeadExplorer(StaticHtmlWidget):
 
     explorer_id = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, tokens: Sequence[str], weights: Any, **options: Any):
+    def __init__(
+        self, tokens: Sequence[str], weights: Any, lang: str | None = None, **options: Any
+    ):
         # options: explorer_id, head_names, caption, key_tokens, as in show_heads.
-        data = prepare_explorer(tokens, weights, **options)
-        super().__init__(explorer_id=data.explorer_id, html=render_data_html(data))
+        lang = resolve_language(lang)
+        data = prepare_explorer(tokens, weights, lang=lang, **options)
+        super().__init__(
+            explorer_id=data.explorer_id, html=render_data_html(data, lang), lang=lang,
+            ui_text=js_strings(lang, "explorer"),
+        )
         self.data: ExplorerData = data
 
     def _plain_text(self) -> str:
-        return self.data.summary()
+        return self.data.summary(self.lang)
 
 
-def show_heads(tokens: Sequence[str], weights: Any, **options: Any) -> HeadExplorer:
+def show_heads(
+    tokens: Sequence[str], weights: Any, lang: str | None = None, **options: Any
+) -> HeadExplorer:
     """Show every head's attention weights for one sentence as an interactive explorer.
 
     Args (the keywords are checked by :func:`~mha_lib.explorer.render.prepare_explorer`):
@@ -73,6 +84,8 @@ def show_heads(tokens: Sequence[str], weights: Any, **options: Any) -> HeadExplo
         head_names: optional ``num_heads`` labels; default ``"Head 0"``, ``"Head 1"``, ...
         caption: optional sentence shown above the explorer.
         key_tokens: ``T_k`` strings for cross-attention (``T_q != T_k``).
+        lang: the interface language, ``"en"`` or ``"ja"``; ``None`` (default) means
+            ``$MHA_LANG`` if set, else ``"en"``.
 
     Returns:
         A :class:`HeadExplorer`; make it the last expression of a cell so Jupyter shows it.
@@ -84,4 +97,4 @@ def show_heads(tokens: Sequence[str], weights: Any, **options: Any) -> HeadExplo
 
     Introduced in notebooks/07_multiple_heads.ipynb.
     """
-    return HeadExplorer(tokens, weights, **options)
+    return HeadExplorer(tokens, weights, lang=lang, **options)

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from ..ui_text import DEFAULT_LANGUAGE, resolve_language
+
 __all__ = [
     "MISCONCEPTIONS",
     "SCHEMA",
@@ -117,18 +119,25 @@ MISCONCEPTIONS: dict[int, dict[str, str]] = _load_misconceptions()
 """The ten numbered misconceptions of the design notes: number -> {"title", "text"}."""
 
 
-def quiz_dir() -> Path:
-    """The folder holding the banks: ``$MHA_QUIZ_DIR``, else the package's ``mha_lib/quiz/banks``.
+def quiz_dir(lang: str | None = None) -> Path:
+    """The folder holding one language's banks.
+
+    English: ``$MHA_QUIZ_DIR``, else the package's ``mha_lib/quiz/banks``; another language:
+    its subfolder, e.g. ``mha_lib/quiz/banks/ja`` (same stems, ids and answers, texts in
+    Japanese). ``lang=None`` means ``$MHA_LANG`` if set, else ``"en"``.
 
     The banks are package data, so a lesson run from an installed wheel finds them too.
     """
+    lang = resolve_language(lang)
     override = os.environ.get("MHA_QUIZ_DIR")
     if override:
-        return Path(override).expanduser().resolve()
-    return Path(str(resources.files("mha_lib.quiz") / "banks"))
+        folder = Path(override).expanduser().resolve()
+    else:
+        folder = Path(str(resources.files("mha_lib.quiz") / "banks"))
+    return folder if lang == DEFAULT_LANGUAGE else folder / lang
 
 
-def _bank_path(stem_or_path: str | os.PathLike[str]) -> Path:
+def _bank_path(stem_or_path: str | os.PathLike[str], lang: str = DEFAULT_LANGUAGE) -> Path:
     text = os.fspath(stem_or_path)
     looks_like_path = (
         isinstance(stem_or_path, os.PathLike)
@@ -136,7 +145,16 @@ def _bank_path(stem_or_path: str | os.PathLike[str]) -> Path:
         or "/" in text
         or text.endswith((".yml", ".yaml"))
     )
-    path = Path(text) if looks_like_path else quiz_dir() / f"{text}.yml"
+    path = Path(text) if looks_like_path else quiz_dir(lang) / f"{text}.yml"
+    if not path.is_file() and not looks_like_path and lang != DEFAULT_LANGUAGE:
+        folder = path.parent
+        known = sorted(p.stem for p in folder.glob("*.yml")) if folder.is_dir() else []
+        raise FileNotFoundError(
+            f"no {lang!r} quiz bank for {text!r}: {path} does not exist"
+            + (f" (translated banks in {folder}: {', '.join(known)})" if known else
+               f" ({folder} holds no translated bank yet)")
+            + f"; the English bank is {quiz_dir(DEFAULT_LANGUAGE) / f'{text}.yml'}"
+        )
     if not path.is_file():
         where = path.parent
         known = sorted(p.stem for p in where.glob("*.yml")) if where.is_dir() else []
@@ -344,19 +362,29 @@ def validate_bank(questions: Any, source: str = "<bank>") -> list[dict[str, Any]
     return questions
 
 
-def load_bank(stem_or_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Load and validate one bank, by lesson stem (``"01_input_vectors"``) or by file path."""
-    path = _bank_path(stem_or_path)
+def load_bank(
+    stem_or_path: str | os.PathLike[str], lang: str | None = None
+) -> list[dict[str, Any]]:
+    """Load and validate one bank, by lesson stem (``"01_input_vectors"``) or by file path.
+
+    A stem is looked up in :func:`quiz_dir` of ``lang`` (``None``: ``$MHA_LANG`` if set, else
+    ``"en"``); a missing translated bank raises ``FileNotFoundError`` naming the stem and the
+    folder. A path is loaded as it is, whatever ``lang``.
+    """
+    path = _bank_path(stem_or_path, resolve_language(lang))
     return validate_bank(_load_yaml(path), source=str(path))
 
 
-def load_all_banks(directory: str | os.PathLike[str] | None = None) -> dict[str, list[dict]]:
-    """Load every ``*.yml`` bank in ``directory`` (default :func:`quiz_dir`), stem -> questions.
+def load_all_banks(
+    directory: str | os.PathLike[str] | None = None, lang: str | None = None
+) -> dict[str, list[dict]]:
+    """Load every ``*.yml`` bank in ``directory`` (default :func:`quiz_dir` of ``lang``),
+    stem -> questions.
 
     Also checks that question ids are unique across the whole course. All problems in all
     banks are reported together in one :class:`BankError`.
     """
-    folder = Path(directory) if directory is not None else quiz_dir()
+    folder = Path(directory) if directory is not None else quiz_dir(lang)
     if not folder.is_dir():
         raise FileNotFoundError(f"no quiz folder {folder}")
     banks: dict[str, list[dict]] = {}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..ui_text import DEFAULT_LANGUAGE, markup_attributes, resolve_language, text
 from .render import _inline
 
 __all__ = ["STORAGE_KEY", "LessonQuiz", "lesson_quizzes", "lesson_title", "render_progress_html"]
@@ -53,10 +54,14 @@ class LessonQuiz:
     question_ids: tuple[str, ...]
 
 
-def lesson_title(notebook: str | Path) -> str | None:
+def lesson_title(
+    notebook: str | Path, translate: Callable[[str], str] | None = None
+) -> str | None:
     """The text of the first Markdown heading in a notebook (``.ipynb``), or None.
 
     Links keep their text and bold markers are dropped; backticks stay (rendered as code).
+    ``translate`` maps the heading's source text (as the gettext catalogs hold it) to
+    another language's before that clean-up (the Japanese edition's progress page).
     """
     try:
         nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
@@ -75,7 +80,8 @@ def lesson_title(notebook: str | Path) -> str | None:
                 continue
             match = None if fenced else _HEADING.match(line)
             if match:
-                title = _EMPHASIS.sub(r"\2", _LINK.sub(r"\1", match.group(1))).strip()
+                heading = translate(match.group(1)) if translate else match.group(1)
+                title = _EMPHASIS.sub(r"\2", _LINK.sub(r"\1", heading)).strip()
                 if title:
                     return title
     return None
@@ -85,6 +91,7 @@ def lesson_quizzes(
     banks: Mapping[str, Sequence[Mapping[str, Any]]],
     notebooks_dir: str | Path | None = None,
     href: Callable[[str], str | None] | None = None,
+    translate: Callable[[str, str], str] | None = None,
 ) -> list[LessonQuiz]:
     """One :class:`LessonQuiz` per bank, ordered by stem (``NN_slug`` gives lesson order).
 
@@ -93,12 +100,14 @@ def lesson_quizzes(
         notebooks_dir: folder of the lesson notebooks (``<stem>.ipynb``) whose first heading
             is the title; without it, or without a heading, the title is made from the stem.
         href: stem -> the lesson page's address relative to the progress page (or None).
+        translate: (stem, heading source) -> the heading in the page's language.
     """
     rows = []
     for stem in sorted(banks):
         title = None
         if notebooks_dir is not None:
-            title = lesson_title(Path(notebooks_dir) / f"{stem}.ipynb")
+            per_lesson = (lambda heading, stem=stem: translate(stem, heading)) if translate else None
+            title = lesson_title(Path(notebooks_dir) / f"{stem}.ipynb", per_lesson)
         if not title:
             title = stem.replace("_", " ")
         ids = tuple(str(question["id"]) for question in banks[stem])
@@ -110,6 +119,10 @@ def lesson_quizzes(
 
 def _attr(value: str) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _t(key: str, lang: str, **values) -> str:
+    return html.escape(text(key, lang, **values), quote=False)
 
 
 def _row(lesson: LessonQuiz) -> str:
@@ -126,55 +139,52 @@ def _row(lesson: LessonQuiz) -> str:
     )
 
 
-def render_progress_html(lessons: Sequence[LessonQuiz]) -> str:
+def render_progress_html(lessons: Sequence[LessonQuiz], lang: str = DEFAULT_LANGUAGE) -> str:
     """The progress table's markup (HTML string), hydrated by ``mha_quiz.js``.
 
     The wrapper is ``<div class="mha-progress" data-mha-progress="mha-course-progress-v1">``;
     each lesson is a ``<tr data-quiz=… data-question-ids="id id …">``; the footer row holds
     the totals. Before the script runs, Answered and Correct show "–" and the Reset button
-    is hidden (without the script it could do nothing).
+    is hidden (without the script it could do nothing). ``lang`` (``"en"``, ``"ja"``)
+    chooses the interface strings (:mod:`mha_lib.ui_text`); a non-English table also
+    carries ``lang`` and the browser's strings (``data-mha-text``).
     """
+    lang = resolve_language(lang)
     ids = [qid for lesson in lessons for qid in lesson.question_ids]
     if len(ids) != len(set(ids)):
         raise ValueError("question ids must be unique across the course")
     total = len(ids)
     lines = [
-        f'<div class="mha-progress" data-mha-progress="{STORAGE_KEY}">',
         (
-            '<p class="mha-progress-privacy">Your answers are stored only in this browser, on'
-            " this device (in its local storage). Nothing is sent anywhere: another browser,"
-            " another device or a private window starts from zero, and clearing this"
-            " site's data in the browser deletes them.</p>"
+            f'<div class="mha-progress" data-mha-progress="{STORAGE_KEY}"'
+            f'{markup_attributes(lang, "progress")}>'
         ),
-        (
-            '<p class="mha-progress-summary">Your progress appears here when JavaScript is'
-            " enabled.</p>"
-        ),
+        f'<p class="mha-progress-privacy">{_t("progress.privacy", lang)}</p>',
+        f'<p class="mha-progress-summary">{_t("progress.no_script", lang)}</p>',
         '<table class="mha-progress-table">',
-        "<caption>Quiz answers per lesson</caption>",
+        f"<caption>{_t('progress.caption', lang)}</caption>",
         (
-            '<thead><tr><th scope="col">Lesson</th><th scope="col">Answered</th>'
-            '<th scope="col">Correct</th><th scope="col">Questions</th></tr></thead>'
+            f'<thead><tr><th scope="col">{_t("progress.lesson", lang)}</th>'
+            f'<th scope="col">{_t("progress.answered", lang)}</th>'
+            f'<th scope="col">{_t("progress.correct", lang)}</th>'
+            f'<th scope="col">{_t("progress.questions", lang)}</th></tr></thead>'
         ),
         "<tbody>",
         *(_row(lesson) for lesson in lessons),
         "</tbody>",
         (
-            '<tfoot><tr><th scope="row">All lessons</th>'
+            f'<tfoot><tr><th scope="row">{_t("progress.all_lessons", lang)}</th>'
             f'<td class="mha-progress-answered">{_UNKNOWN}</td>'
             f'<td class="mha-progress-correct">{_UNKNOWN}</td>'
             f'<td class="mha-progress-total">{total}</td></tr></tfoot>'
         ),
         "</table>",
         '<div class="mha-progress-actions" hidden>',
-        '<button type="button" class="mha-progress-reset">Reset progress</button>',
+        f'<button type="button" class="mha-progress-reset">{_t("progress.reset", lang)}</button>',
         '<div class="mha-progress-confirm" role="group" aria-labelledby="mha-progress-ask" hidden>',
-        (
-            '<p id="mha-progress-ask">Delete every stored answer of every lesson from this'
-            " browser? This cannot be undone.</p>"
-        ),
-        '<button type="button" class="mha-progress-yes">Yes, reset</button>',
-        '<button type="button" class="mha-progress-cancel">Cancel</button>',
+        f'<p id="mha-progress-ask">{_t("progress.confirm", lang)}</p>',
+        f'<button type="button" class="mha-progress-yes">{_t("progress.yes", lang)}</button>',
+        f'<button type="button" class="mha-progress-cancel">{_t("progress.cancel", lang)}</button>',
         "</div>",
         "</div>",
         '<p class="mha-progress-status" role="status" aria-live="polite" aria-atomic="true"></p>',

@@ -21,6 +21,7 @@ from typing import Any
 import traitlets
 
 from ..static_widget import StaticHtmlWidget
+from ..ui_text import js_strings, resolve_language, text
 from .bank import load_bank
 from .render import render_quiz_html
 
@@ -37,6 +38,8 @@ class QuizWidget(StaticHtmlWidget):
     Args:
         questions: a bank (list of question dicts), validated on render.
         quiz_id: the quiz's name, usually the lesson stem (``"01_input_vectors"``).
+        lang: the interface language, ``"en"`` or ``"ja"`` (``None``: ``$MHA_LANG``, else
+            ``"en"``); the questions' texts are the bank's.
     """
 
     _esm = ESM_PATH
@@ -49,28 +52,36 @@ class QuizWidget(StaticHtmlWidget):
         self,
         questions: Sequence[dict[str, Any]] = (),
         quiz_id: str = "quiz",
+        lang: str | None = None,
         **kwargs: Any,
     ) -> None:
+        lang = resolve_language(lang)
         questions = [dict(q) for q in questions]
-        html = render_quiz_html(questions, quiz_id) if questions else ""
-        super().__init__(questions=questions, quiz_id=quiz_id, html=html, **kwargs)
-
-    @traitlets.observe("questions", "quiz_id")
-    def _rerender(self, _change: dict[str, Any]) -> None:
-        self.html = render_quiz_html(self.questions, self.quiz_id) if self.questions else ""
-
-    def _plain_text(self) -> str:
-        n = len(self.questions)
-        return (
-            f"Quiz {self.quiz_id}: {n} question{'s' if n != 1 else ''}. Run this notebook in "
-            "Jupyter or open the course website to answer."
+        html = render_quiz_html(questions, quiz_id, lang) if questions else ""
+        super().__init__(
+            questions=questions, quiz_id=quiz_id, html=html, lang=lang,
+            ui_text=js_strings(lang, "quiz"), **kwargs,
         )
 
+    @traitlets.observe("questions", "quiz_id", "lang")
+    def _rerender(self, change: dict[str, Any]) -> None:
+        if change["name"] == "lang":
+            self.ui_text = js_strings(resolve_language(self.lang), "quiz")
+        html = render_quiz_html(self.questions, self.quiz_id, self.lang) if self.questions else ""
+        self.html = html
 
-def show_quiz(stem: str | os.PathLike[str]) -> QuizWidget:
+    def _plain_text(self) -> str:
+        return text("quiz.plain", self.lang, count=len(self.questions), quiz=self.quiz_id)
+
+
+def show_quiz(stem: str | os.PathLike[str], lang: str | None = None) -> QuizWidget:
     """Load a lesson's bank (by stem, e.g. ``"01_input_vectors"``, or path) as a quiz widget.
 
-    Make it the last expression of a notebook cell so Jupyter displays it.
+    ``lang``: ``"en"`` or ``"ja"``; ``None`` means ``$MHA_LANG`` if set, else ``"en"`` (so
+    ``MHA_LANG=ja make lab`` shows every lesson's quiz in Japanese, from
+    ``mha_lib/quiz/banks/ja/<stem>.yml``). Make it the last expression of a notebook cell so
+    Jupyter displays it.
     """
-    questions = load_bank(stem)
-    return QuizWidget(questions=questions, quiz_id=Path(os.fspath(stem)).stem)
+    lang = resolve_language(lang)
+    questions = load_bank(stem, lang)
+    return QuizWidget(questions=questions, quiz_id=Path(os.fspath(stem)).stem, lang=lang)

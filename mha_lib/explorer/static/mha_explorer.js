@@ -14,6 +14,42 @@ const ROOT_SELECTOR = "[data-mha-explorer]";
 const ALL = -1;
 const TOP = 3;
 
+// Interface strings come from the markup, as in mha_quiz.js: the nearest data-mha-text, else
+// the page's #mha-ui-text (mha_lib/ui_text/<lang>.json); the nearest `lang` picks the plural
+// forms (key_one, key_two, key_few, key_other). This file holds no copy of them.
+function translator(node) {
+  const parse = (raw) => {
+    try {
+      const table = JSON.parse(raw);
+      return table && typeof table === "object" && Object.keys(table).length ? table : null;
+    } catch (_error) {
+      return null;
+    }
+  };
+  const holder = node.closest("[data-mha-text]");
+  const page = node.ownerDocument.getElementById("mha-ui-text");
+  const strings = (holder && parse(holder.getAttribute("data-mha-text"))) ||
+    (page && parse(page.textContent)) || {};
+  const tagged = node.closest("[lang]");
+  const lang = (tagged && tagged.getAttribute("lang")) || "en";
+  const has = (key) => Object.prototype.hasOwnProperty.call(strings, key);
+  return (key, values = {}, ordinal = false) => {
+    let name = key;
+    if (typeof values.count === "number") {
+      let form = "other";
+      try {
+        form = new Intl.PluralRules(lang, { type: ordinal ? "ordinal" : "cardinal" })
+          .select(values.count);
+      } catch (_error) {
+        form = "other";
+      }
+      name = has(`${key}_${form}`) ? `${key}_${form}` : `${key}_other`;
+    }
+    return String(has(name) ? strings[name] : name)
+      .replace(/\{(\w+)\}/g, (all, field) => (field in values ? String(values[field]) : all));
+  };
+}
+
 function make(doc, tag, className, text) {
   const node = doc.createElement(tag);
   if (className) node.className = className;
@@ -24,7 +60,7 @@ function make(doc, tag, className, text) {
 const isStrings = (list) =>
   Array.isArray(list) && list.length > 0 && list.every((t) => typeof t === "string");
 
-function readData(root) {
+function readData(root, t) {
   const script = root.querySelector("script.mha-explorer-data");
   if (!script) return null;
   let data;
@@ -45,8 +81,8 @@ function readData(root) {
   if (!isCube(display, heads.length, tokens.length, keys.length, text)) return null;
   return {
     tokens, keys, heads, weights, display, self,
-    queryLabels: labels(tokens),
-    keyLabels: labels(keys),
+    queryLabels: labels(tokens, t),
+    keyLabels: labels(keys, t),
   };
 }
 
@@ -57,16 +93,13 @@ function isCube(cube, h, q, k, ok) {
     cube.every((head) => list(head, q) && head.every((row) => list(row, k) && row.every(ok)));
 }
 
-function ordinal(n) {
-  const teen = n % 100 >= 11 && n % 100 <= 13;
-  return `${n}${teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;
-}
-
 // A token that occurs more than once is named with its position: "the (7th token)".
-function labels(tokens) {
+function labels(tokens, t) {
   const counts = new Map();
-  for (const t of tokens) counts.set(t, (counts.get(t) || 0) + 1);
-  return tokens.map((t, i) => (counts.get(t) > 1 ? `${t} (${ordinal(i + 1)} token)` : t));
+  for (const token of tokens) counts.set(token, (counts.get(token) || 0) + 1);
+  return tokens.map((token, i) => (counts.get(token) > 1
+    ? t("explorer.repeated_token", { token, position: i + 1, count: i + 1 }, true)
+    : token));
 }
 
 // Keys with the largest weights, largest first; ties keep sentence order; zeros are left out.
@@ -79,19 +112,25 @@ function topKeys(row) {
     .slice(0, TOP);
 }
 
-function sentence(data, head, query) {
+const who = (t, data, head, query) =>
+  t("explorer.who", { head: data.heads[head], token: data.queryLabels[query] });
+
+function sentence(t, data, head, query) {
   const row = data.weights[head][query];
-  const who = `${data.heads[head]}: ${data.queryLabels[query]}`;
   const best = topKeys(row);
-  if (best.length === 0) return `${who} attends to no token (all its weights are 0).`;
+  const name = who(t, data, head, query);
+  if (best.length === 0) return t("explorer.attends_none", { who: name });
   const shown = data.display[head][query];
-  const list = best.map((j) => `${data.keyLabels[j]} ${shown[j]}`).join(", ");
-  return `${who} attends most to: ${list}.`;
+  const list = best
+    .map((j) => t("explorer.list_item", { token: data.keyLabels[j], weight: shown[j] }))
+    .join(t("explorer.list_joiner"));
+  return t("explorer.attends_most", { who: name, list });
 }
 
 function hydrateRoot(root) {
   if (root.hasAttribute("data-hydrated")) return;
-  const data = readData(root);
+  const t = translator(root);
+  const data = readData(root, t);
   if (!data) return; // leave the static tables as they are
   root.setAttribute("data-hydrated", "true");
   const doc = root.ownerDocument;
@@ -105,12 +144,12 @@ function hydrateRoot(root) {
 
   const headGroup = make(doc, "div", "mha-explorer-heads");
   headGroup.setAttribute("role", "group");
-  headGroup.setAttribute("aria-label", "Choose a head");
-  const headLabel = make(doc, "span", "mha-explorer-label", "Head:");
+  headGroup.setAttribute("aria-label", t("explorer.choose_head"));
+  const headLabel = make(doc, "span", "mha-explorer-label", t("explorer.head_label"));
   headLabel.setAttribute("aria-hidden", "true");
   headGroup.append(headLabel);
   const choices = data.heads.map((name, h) => [h, name]);
-  if (data.heads.length > 1) choices.push([ALL, "All heads side by side"]);
+  if (data.heads.length > 1) choices.push([ALL, t("explorer.all_heads")]);
   const headButtons = choices.map(([h, name]) => {
     const button = make(doc, "button", "mha-explorer-head", name);
     button.type = "button";
@@ -124,8 +163,8 @@ function hydrateRoot(root) {
 
   const tokenGroup = make(doc, "div", "mha-explorer-tokens");
   tokenGroup.setAttribute("role", "group");
-  tokenGroup.setAttribute("aria-label", "Query tokens (arrow keys move between them)");
-  const tokenLabel = make(doc, "span", "mha-explorer-label", "Query token:");
+  tokenGroup.setAttribute("aria-label", t("explorer.tokens_group"));
+  const tokenLabel = make(doc, "span", "mha-explorer-label", t("explorer.token_label"));
   tokenLabel.setAttribute("aria-hidden", "true");
   tokenGroup.append(tokenLabel);
   const tokenButtons = data.tokens.map((token, i) => {
@@ -165,13 +204,7 @@ function hydrateRoot(root) {
     update();
   });
 
-  const hint = make(
-    doc,
-    "p",
-    "mha-explorer-hint",
-    "Hover over, click or Tab to a token (then use the arrow keys) to see which tokens it " +
-      "attends to. The numbers are the weights; bars and shading are a visual aid.",
-  );
+  const hint = make(doc, "p", "mha-explorer-hint", t("explorer.hint"));
   const readout = make(doc, "p", "mha-explorer-readout");
   readout.setAttribute("aria-live", "polite");
   readout.setAttribute("aria-atomic", "true");
@@ -179,8 +212,8 @@ function hydrateRoot(root) {
   ui.append(headGroup, tokenGroup, hint, readout, panels);
 
   const details = make(doc, "details", "mha-explorer-details");
-  const plural = data.heads.length > 1 ? "s" : "";
-  details.append(make(doc, "summary", null, `Show the table${plural} of weights`));
+  const count = data.heads.length;
+  details.append(make(doc, "summary", null, t("explorer.show_tables", { count })));
   const tables = root.querySelector(".mha-explorer-tables");
   if (tables) details.append(tables);
 
@@ -193,7 +226,7 @@ function hydrateRoot(root) {
     const best = topKeys(row);
     const box = make(doc, "div", "mha-explorer-panel");
     box.setAttribute("data-head", String(head));
-    const title = `${data.heads[head]}: ${data.queryLabels[query]} attends to`;
+    const title = t("explorer.panel_title", { who: who(t, data, head, query) });
     box.append(make(doc, "p", "mha-explorer-panel-title", title));
     const list = make(doc, "ol", "mha-explorer-bars");
     data.keys.forEach((key, j) => {
@@ -239,7 +272,7 @@ function hydrateRoot(root) {
     readout.replaceChildren();
     shown.forEach((h, n) => {
       if (n > 0) readout.append(" ");
-      readout.append(make(doc, "span", "mha-explorer-line", sentence(data, h, query)));
+      readout.append(make(doc, "span", "mha-explorer-line", sentence(t, data, h, query)));
     });
     panels.replaceChildren(...shown.map((h) => panel(h, query)));
   }
@@ -268,9 +301,16 @@ if (typeof document !== "undefined") {
   }
 }
 
+// The live widget: its language and strings (traits `lang`, `ui_text`) go on the view's
+// element, where translator() finds them for the markup inside.
 export default {
   render({ model, el }) {
     const draw = () => {
+      const strings = model.get("ui_text");
+      if (model.get("lang")) el.setAttribute("lang", model.get("lang"));
+      if (strings && Object.keys(strings).length) {
+        el.setAttribute("data-mha-text", JSON.stringify(strings));
+      }
       el.innerHTML = model.get("html") || "";
       hydrate(el);
     };

@@ -46,15 +46,58 @@ const GROUPED_RE = /^([+-]?)(\d{1,3})((?:([,_ \u00a0\u202f\u2009])\d{3})(?:\4\d{
 const DECIMAL_COMMA_RE = /^[+-]?(?:\d{1,3}(?:[. \u00a0\u202f\u2009]\d{3})*|\d+)?,\d+$/;
 const DIM_RE = /^\d+$/;
 
-const MESSAGES = {
-  single: "choose one of the options, then press Check.",
-  multiple: "select at least one option, then press Check.",
-  numeric: "type a number using digits, for example 42, -3, 0.5 or 1,088.",
-  decimalComma: "write decimals with a point, for example 0.5 or 1088.5. A comma can only " +
-    "separate thousands, between groups of three digits, as in 1,088.",
-  shape: "type a shape as positive whole numbers, for example (2, 3) or 2 x 3.",
-  broken: "this quiz could not load its answer key, so it cannot be checked here.",
-};
+const TEXT_SELECTOR = "[data-mha-text]";
+const PAGE_TEXT_ID = "mha-ui-text";
+const PLACEHOLDER_RE = /\{(\w+)\}/g;
+
+// Interface strings. This file holds none: they come from mha_lib/ui_text/<lang>.json, found
+// in the markup: the `data-mha-text` of the quiz or of an ancestor (a non-English quiz
+// carries its own; the live widget puts its table on the view), else the page's
+// <script type="application/json" id="mha-ui-text"> (the course site, every page). The
+// language is the nearest `lang` attribute; plural forms (key_one, key_other) follow
+// Intl.PluralRules of that language. A key with no string shows as the key itself.
+function tableFrom(raw) {
+  if (typeof raw !== "string") return null;
+  try {
+    const table = JSON.parse(raw);
+    const usable = table && typeof table === "object" && !Array.isArray(table);
+    return usable && Object.keys(table).length ? table : null;
+  } catch (_error) {
+    return null;
+  }
+}
+
+export function translator(node) {
+  const holder = node && typeof node.closest === "function" ? node.closest(TEXT_SELECTOR) : null;
+  let table = holder ? tableFrom(holder.getAttribute("data-mha-text")) : null;
+  const doc = node ? node.ownerDocument || node : null;
+  if (!table && doc && typeof doc.getElementById === "function") {
+    const script = doc.getElementById(PAGE_TEXT_ID);
+    table = script ? tableFrom(script.textContent) : null;
+  }
+  const strings = table || {};
+  const tagged = node && typeof node.closest === "function" ? node.closest("[lang]") : null;
+  const lang = (tagged && tagged.getAttribute("lang")) || "en";
+  let rules = null;
+  try {
+    rules = new Intl.PluralRules(lang);
+  } catch (_error) {
+    rules = null;
+  }
+  const t = (key, values = {}) => {
+    let name = key;
+    if (typeof values.count === "number") {
+      const form = rules ? rules.select(values.count) : "other";
+      name = Object.prototype.hasOwnProperty.call(strings, `${key}_${form}`)
+        ? `${key}_${form}`
+        : `${key}_other`;
+    }
+    const template = Object.prototype.hasOwnProperty.call(strings, name) ? strings[name] : name;
+    return String(template).replace(PLACEHOLDER_RE, (whole, field) =>
+      Object.prototype.hasOwnProperty.call(values, field) ? String(values[field]) : whole);
+  };
+  return t;
+}
 
 function escapeText(text) {
   return String(text)
@@ -183,12 +226,14 @@ function setFeedback(question, state, html) {
 }
 
 function invalid(question, kind) {
-  setFeedback(question, "invalid", `<p><strong>Invalid answer:</strong> ${MESSAGES[kind]}</p>`);
+  const t = translator(question);
+  const message = t(`quiz.invalid.${kind}`);
+  setFeedback(question, "invalid", `<p>${t("quiz.invalid", { message })}</p>`);
   return kind === "broken" ? "broken" : "invalid";
 }
 
-function verdict(correct) {
-  return correct ? "<strong>✓ Correct.</strong>" : "<strong>✗ Not quite.</strong>";
+function verdict(t, correct) {
+  return `<strong>${t(correct ? "quiz.correct" : "quiz.wrong")}</strong>`;
 }
 
 function gradeChoice(question, entry) {
@@ -211,16 +256,15 @@ function gradeChoice(question, entry) {
   const wrong = Array.from(picked).filter((index) => !wanted.has(index)).length;
   const correct = missed === 0 && wrong === 0;
 
-  const parts = [`<p>${verdict(correct)}`];
+  const t = translator(question);
+  const parts = [`<p>${verdict(t, correct)}`];
   if (!correct && entry.type === "multiple") {
     const notes = [];
-    if (wrong > 0) notes.push(`${wrong} of your choices ${wrong === 1 ? "is" : "are"} not true`);
-    if (missed > 0) {
-      notes.push(`${missed} true statement${missed === 1 ? " is" : "s are"} still unselected`);
-    }
-    parts.push(` ${notes.join(", and ")}. Read the notes below and try again.`);
+    if (wrong > 0) notes.push(t("quiz.wrong_choices", { count: wrong }));
+    if (missed > 0) notes.push(t("quiz.missed", { count: missed }));
+    parts.push(t("quiz.notes_retry", { notes: notes.join(t("quiz.notes_joiner")) }));
   } else if (!correct) {
-    parts.push(" Read the note below and try again.");
+    parts.push(t("quiz.note_retry"));
   }
   parts.push("</p><ul>");
   for (const input of chosen) {
@@ -285,10 +329,13 @@ function gradeText(question, entry) {
     correct = sameDims(given, entry.answer);
   }
   const hint = correct ? null : targetedFeedback(entry, given);
+  const t = translator(question);
+  const wrongVerdict = verdict(t, false);
   let text;
-  if (correct) text = `<p>${verdict(true)} ${entry.explain || ""}</p>`;
-  else if (hint) text = `<p class="mha-quiz-targeted">${verdict(false)} ${hint} Try again.</p>`;
-  else text = `<p>${verdict(false)} That is not the expected answer; think it through and try again.</p>`;
+  if (correct) text = `<p>${verdict(t, true)} ${entry.explain || ""}</p>`;
+  else if (hint) {
+    text = `<p class="mha-quiz-targeted">${t("quiz.targeted_retry", { verdict: wrongVerdict, hint })}</p>`;
+  } else text = `<p>${t("quiz.numeric_wrong", { verdict: wrongVerdict })}</p>`;
   const state = correct ? "correct" : "incorrect";
   setFeedback(question, state, text);
   return state;
@@ -615,14 +662,11 @@ function setCell(row, selector, value) {
   if (cell) cell.textContent = String(value);
 }
 
-function summaryText(progress, answered, correct, total) {
-  if (!progress) {
-    return "This browser does not let the site store data (for example because site data " +
-      "is blocked), so your answers cannot be remembered here. The quizzes still work.";
-  }
-  const questions = `${total} question${total === 1 ? "" : "s"}`;
-  if (answered === 0) return `You have not answered any of the ${questions} yet.`;
-  return `You have answered ${answered} of the ${questions}, ${correct} of them correctly.`;
+function summaryText(t, progress, answered, correct, total) {
+  if (!progress) return t("progress.no_storage");
+  // Plural forms follow the number of questions: "1 question", "13 questions".
+  if (answered === 0) return t("progress.none_yet", { count: total, total });
+  return t("progress.answered", { count: total, total, answered, correct });
 }
 
 // Fill the Answered and Correct columns from storage; returns whether storage is usable.
@@ -651,7 +695,9 @@ function fillProgress(root) {
   setCell(totals, ".mha-progress-answered", progress ? answered : UNKNOWN);
   setCell(totals, ".mha-progress-correct", progress ? correct : UNKNOWN);
   const summary = root.querySelector(".mha-progress-summary");
-  if (summary) summary.textContent = summaryText(progress, answered, correct, total);
+  if (summary) {
+    summary.textContent = summaryText(translator(root), progress, answered, correct, total);
+  }
   return progress !== null;
 }
 
@@ -660,6 +706,7 @@ function hydrateProgress(root) {
   root.setAttribute("data-hydrated", "true");
   const refresh = () => fillProgress(root);
   const usable = refresh();
+  const t = translator(root);
   const actions = root.querySelector(".mha-progress-actions");
   const reset = root.querySelector(".mha-progress-reset");
   const ask = root.querySelector(".mha-progress-confirm");
@@ -686,15 +733,13 @@ function hydrateProgress(root) {
     yes.addEventListener("click", () => {
       const done = clearProgress(root);
       refresh();
-      close(done
-        ? "Progress reset: every stored answer was deleted from this browser."
-        : "Progress could not be reset: this browser refused to change the stored data.");
+      close(t(done ? "progress.reset_done" : "progress.reset_failed"));
     });
-    cancel.addEventListener("click", () => close("Reset cancelled; nothing was deleted."));
+    cancel.addEventListener("click", () => close(t("progress.reset_cancelled")));
     ask.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
-        close("Reset cancelled; nothing was deleted.");
+        close(t("progress.reset_cancelled"));
       }
     });
   }
@@ -733,9 +778,16 @@ if (typeof document !== "undefined") {
   }
 }
 
+// The live widget: its language and strings (traits `lang`, `ui_text`) go on the view's
+// element, where translator() finds them for the markup inside.
 export default {
   render({ model, el }) {
     const draw = () => {
+      const strings = model.get("ui_text");
+      if (model.get("lang")) el.setAttribute("lang", model.get("lang"));
+      if (strings && Object.keys(strings).length) {
+        el.setAttribute("data-mha-text", JSON.stringify(strings));
+      }
       el.innerHTML = model.get("html") || "";
       hydrate(el);
     };
