@@ -34,7 +34,8 @@ def _copy_script(app) -> None:
 
 def _search_page(app, pagename, templatename, context, doctree) -> None:
     if pagename == "search" and _japanese(app):
-        app.add_js_file(SCRIPT.name)  # called from this event: for this page only
+        # Called from this event: for this page only; after translations.js (priority 500).
+        app.add_js_file(SCRIPT.name, priority=800)
 
 
 def setup(app):

@@ -13,7 +13,8 @@
  *   are Sphinx 7.4.7's, copied as they are; tests/browser/test_search_ja.py compares them with
  *   the installed Sphinx's and the two splitters on every translated message);
  * - `splitQuery(query)` keeps the words the index keeps (SearchJapanese.word_filter: longer
- *   than one character), so a particle such as の or と in the query is not required of a page.
+ *   than one character), so a particle such as の or と in the query is not required of a page;
+ * - the message that ends a search, empty in Sphinx's Japanese catalogue, is given (below).
  *
  * TinySegmenter 0.1 -- Super compact Japanese tokenizer, (c) 2008 Taku Kudo
  * <taku(at)chasen.org>; its Python version by xnights; Sphinx's port (c) the Sphinx developers.
@@ -173,3 +174,14 @@ var MhaSearchJa = (function () {
 
 // searchtools.js reads this global, and keeps it: it defines its own only when none exists.
 var splitQuery = MhaSearchJa.splitQuery;
+
+// Sphinx 7.4's Japanese catalogue (translations.js, loaded before this file) has an empty
+// translation of the message that ends a search, so the Japanese search page never said how
+// many pages it found. Sphinx's wording of the same message in its earlier versions:
+(function () {
+  const FINISHED = "Search finished, found ${resultCount} page(s) matching the search query.";
+  if (typeof Documentation !== "undefined" && !Documentation.TRANSLATIONS[FINISHED]) {
+    Documentation.TRANSLATIONS[FINISHED] =
+      "検索が完了し、検索条件に一致するページが ${resultCount} 個見つかりました。";
+  }
+})();
