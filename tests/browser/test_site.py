@@ -190,7 +190,6 @@ def test_root_page_opens_the_readers_language(new_page, site_root, preference):
     page.goto(f"{site_root}/index.html")
     page.wait_for_url(f"{site_root}/{edition}/{TOC_PAGES[0]}")
     expect(page.locator("html")).to_have_attribute("lang", edition)
-    page.wait_for_load_state("networkidle")
     page.log.assert_clean(console="warning")
 
 
@@ -202,6 +201,7 @@ def test_root_page_works_without_javascript(new_page, site_root):
         page.goto(f"{site_root}/index.html", wait_until="load")
         page.wait_for_timeout(300)  # a script that ran would have left by now
         assert page.url == f"{site_root}/index.html"
+        page.log.assert_clean(console="warning")
         link = page.locator(f'main a[hreflang="{edition}"]')
         expect(link).to_have_count(1)
         expect(link).to_have_attribute("lang", edition)
@@ -209,7 +209,11 @@ def test_root_page_works_without_javascript(new_page, site_root):
         link.click()
         page.wait_for_url(f"{site_root}/{edition}/{TOC_PAGES[0]}")
         expect(page.locator("html")).to_have_attribute("lang", edition)
-    page.log.assert_clean(console="warning")
+        # With JavaScript off, Chromium refuses the theme's <link rel="preload" as="script">
+        # of every page (a "csp" failure): that, and only that, is not the site's doing.
+        refused = [f for f in page.log.failed if re.fullmatch(r"csp \S+/_static/scripts/\S+\.js\S*", f)]
+        page.log.failed = [f for f in page.log.failed if f not in refused]
+        page.log.assert_clean(console="warning")
 
 
 @pytest.mark.parametrize("path", [f"notebooks/{LESSONS[3]}.html", "book/progress.html"])
