@@ -571,3 +571,28 @@ def test_hostile_answers_once_per_question_type(offline_page, edition_url, kind,
     text = _hostile_answers(page, questions, language)
     assert text == (len(questions) if kind in ("numeric", "shape") else 0)
     page.log.assert_clean(console="warning")
+
+
+def test_progress_is_shared_between_the_editions(offline_page, edition_url):
+    """A translated bank keeps the English ids and answers, and both editions are one site (one
+    origin, one localStorage): what a reader answers in one edition counts in the other's
+    progress page, and the quiz there shows it answered."""
+    page = offline_page
+    stem = LESSONS[0]
+    questions = edition_bank(stem, "en")
+    page.goto(f"{edition_url('en')}/notebooks/{stem}.html")
+    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
+    first, second = (page.locator(f'[data-question-id="{q["id"]}"]') for q in questions[:2])
+    give_and_expect(first, questions[0], "correct")
+    give_and_expect(second, questions[1], "incorrect")
+    page.goto(f"{edition_url('ja')}/book/progress.html")
+    table = page.locator("[data-mha-progress]")
+    expect(table).to_have_attribute("data-hydrated", "true")
+    row = table.locator(f'tbody tr[data-quiz="{stem}"]')
+    expect(row.locator(".mha-progress-answered")).to_have_text("2")
+    expect(row.locator(".mha-progress-correct")).to_have_text("1")
+    language = _open_lesson(page, f"{edition_url('ja')}/notebooks/{stem}.html", stem, "ja")
+    for question, state in ((questions[0], "correct"), (questions[1], "incorrect")):
+        box = page.locator(f'[data-question-id="{question["id"]}"]')
+        _expect_state(box, state, language)
+    page.log.assert_clean(console="warning")
