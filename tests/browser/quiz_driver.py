@@ -22,6 +22,7 @@ from mha_lib.quiz.render import _inline
 OUTCOMES = ("correct", "incorrect", "invalid")
 # What mha_quiz.js says, word for word, by language: the verdict that opens the feedback of
 # each state, the button, and the words around a targeted hint and the general wrong answer.
+# Japanese joins this table when the quizzes speak it (from mha_quiz.js's string table).
 WORDS = {
     "en": {
         "correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:",

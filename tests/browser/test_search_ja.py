@@ -33,6 +33,7 @@ from playwright.sync_api import expect
 from sphinx.search.ja import DefaultSplitter
 
 from course import QUIZZES, REPO, SITE
+from harness import assert_no_serious, run_axe
 
 pytestmark = pytest.mark.console("warning")
 
@@ -174,8 +175,8 @@ def test_japanese_query_without_spaces_finds_its_pages(search_page, edition_url,
 
 def test_a_result_opens_with_the_words_highlighted(search_page, edition_url):
     """From the search dialog of a Japanese lesson page, as a reader would: the query typed
-    without spaces, Enter, the introduction among the results, opened with both words
-    highlighted."""
+    without spaces, Enter, the introduction among the results (the results page axe-clean),
+    opened with both words highlighted."""
     page = search_page
     query = "マルチヘッドアテンションとソフトマックス"
     page.goto(f"{edition_url('ja')}/notebooks/04_softmax.html")
@@ -188,6 +189,7 @@ def test_a_result_opens_with_the_words_highlighted(search_page, edition_url):
     expect(page.locator("#search-results .search-summary")).not_to_be_empty(timeout=15_000)
     intro = page.locator(f'#search-results ul.search li > a[href^="{INTRO}.html"]')
     expect(intro).to_have_count(1)
+    assert_no_serious(run_axe(page, "search results, light", "ja/search.html?q=…"))
     intro.click()
     page.wait_for_url(f"**/ja/{INTRO}.html*")
     highlighted = page.locator("main span.highlighted").all_inner_texts()
