@@ -30,9 +30,9 @@ NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p nb
 	execute clean bench
 
 help:
-	@echo "make serve    build the site and serve it at http://127.0.0.1:$(PORT) (does the set-up)"
+	@echo "make serve    build the site and serve it at http://127.0.0.1:$(PORT): /en/ and /ja/ (does the set-up)"
 	@echo "make test     run every test (does the set-up, including a headless Chromium)"
-	@echo "make book     build the site into _build/html"
+	@echo "make book     build both editions into _build/site/{en,ja}/ with the language-picking root page"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make bundle   build the course bundle for learners (_build/bundle/mha-course.zip)"
 	@echo "make execute  re-execute every lesson and store its outputs"
@@ -85,8 +85,17 @@ nbval: setup
 	$(NBVAL)
 	$(NBVAL)
 
+# Both editions (scripts/i18n.py): the translation check first (per page: translated, fuzzy,
+# untranslated; math, code and links kept; the Japanese question banks match the English ones),
+# then both builds with warnings as errors into _build/site/{en,ja}/ and the check that every
+# language switcher and hreflang link leads to a page. I18N_COMPLETE=--complete (the default)
+# also fails on any fuzzy or untranslated message or missing bank (issue 13's 100 % rule);
+# `make test I18N_COMPLETE=` relaxes it while a translation is in progress.
+I18N_COMPLETE ?= --complete
+
 book-check: setup
-	$(BIN)/jupyter-book build . --all -nW --keep-going
+	$(BIN)/python scripts/i18n.py check $(I18N_COMPLETE)
+	$(BIN)/python scripts/i18n.py build
 
 browser-test: setup browser
 	$(PYTEST) -n $(BROWSER_JOBS) --dist load tests/browser --ignore=$(LAB_TEST)
@@ -103,12 +112,15 @@ bundle: setup
 
 book-check: bundle
 
+# One static site, two editions (scripts/i18n.py build): _build/site/en/, _build/site/ja/ and a
+# root index.html that opens the reader's language (English unless the browser prefers
+# Japanese; two plain links without JavaScript).
 book: setup bundle
-	$(BIN)/jupyter-book build . -nW --keep-going
+	$(BIN)/python scripts/i18n.py build
 
 serve: book
-	@echo "Serving the course at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+	@echo "Serving the course at http://127.0.0.1:$(PORT)  (English: /en/, Japanese: /ja/; Ctrl+C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/site
 
 # JupyterLab on the lessons, on this machine only (127.0.0.1). Root (as in a container) needs
 # --allow-root. No network: no news feed, no update check, no extension manager downloads.
@@ -136,24 +148,17 @@ execute: setup
 clean:
 	rm -rf _build
 
-# ---- the Japanese edition (issue 13, in progress; AUTHORING.md "Translations") ------------------
-# `make site`: both editions into _build/site/{en,ja}/ with a language-picking root page;
-# `make i18n-extract`: refresh locales/ja/LC_MESSAGES/*.po from the English sources;
-# `make i18n-check`: per-page translation counts, and math/code/links kept in every translation.
-.PHONY: site serve-site i18n-extract i18n-check
-
-site: setup bundle
-	$(BIN)/python scripts/i18n.py build
-
-serve-site: site
-	@echo "Serving both editions at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/site
+# ---- the Japanese edition (AUTHORING.md "Translations") ---------------------------------------
+# `make book` builds both editions; `make i18n-extract`: refresh locales/ja/LC_MESSAGES/*.po from
+# the English sources; `make i18n-check`: per-page translation counts, math/code/links kept in
+# every translation, the Japanese banks (with I18N_COMPLETE, as in `make test`).
+.PHONY: i18n-extract i18n-check
 
 i18n-extract: setup
 	$(BIN)/python scripts/i18n.py extract
 
 i18n-check: setup
-	$(BIN)/python scripts/i18n.py check
+	$(BIN)/python scripts/i18n.py check $(I18N_COMPLETE)
 
 # ---- benchmark ------------------------------------------------------------------------------
 # Multi-head attention at B=8, T=1024, d_model=768, 12 heads: the course's module, the numpy

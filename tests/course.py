@@ -20,7 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 QUIZZES = REPO / "mha_lib" / "quiz" / "banks"
 BUILD = REPO / "_build"
-SITE = BUILD / "html"
+# The built site (`make book`: scripts/i18n.py build): one edition per language, side by side,
+# ``SITE / "en"`` and ``SITE / "ja"``, with the same page names, and a root index.html that
+# opens the reader's language.
+SITE = BUILD / "site"
+EDITIONS = ("en", "ja")
 SCREENSHOTS = BUILD / "screenshots"
 VENDOR = REPO / "tests" / "vendor"
 AXE = VENDOR / "axe-core" / "axe.min.js"
@@ -43,9 +47,23 @@ def read_notebook(path: Path):
     return nbformat.read(path, as_version=4)
 
 
-def bank(stem: str) -> list[dict]:
-    """The questions of a lesson's bank, as written (no validation: the bank tests do that)."""
-    return yaml.safe_load((QUIZZES / f"{stem}.yml").read_text(encoding="utf-8"))
+def bank(stem: str, language: str = "en") -> list[dict]:
+    """The questions of a lesson's bank, as written (no validation: the bank tests do that):
+    the English bank, or its translation ``QUIZZES / language / f"{stem}.yml"``."""
+    folder = QUIZZES if language == "en" else QUIZZES / language
+    return yaml.safe_load((folder / f"{stem}.yml").read_text(encoding="utf-8"))
+
+
+def quiz_language(stem: str, edition: str) -> str:
+    """The language of the quiz that ``edition`` shows for lesson ``stem``: the edition's own
+    when its bank is translated (``mha_lib/quiz/banks/<edition>/``), else English."""
+    translated = edition == "en" or (QUIZZES / edition / f"{stem}.yml").is_file()
+    return edition if translated else "en"
+
+
+def edition_bank(stem: str, edition: str) -> list[dict]:
+    """The questions ``edition``'s page of lesson ``stem`` shows (see ``quiz_language``)."""
+    return bank(stem, quiz_language(stem, edition))
 
 
 def toc_files() -> list[str]:
@@ -66,15 +84,33 @@ def toc_files() -> list[str]:
 
 
 def site_pages() -> list[str]:
-    """Every HTML page of the built site, relative to its root (``notebooks/01_x.html``):
-    lessons, prose pages, index and search pages, the root redirect. Empty before a build."""
+    """Every HTML page of the built site, relative to its root: the root page that picks the
+    language (``index.html``), then each edition's (``en/notebooks/01_x.html``,
+    ``ja/book/intro.html``): lessons, prose pages, index and search pages, the edition's root
+    redirect. Empty before a build."""
     if not SITE.is_dir():
         return []
-    return sorted(
-        p.relative_to(SITE).as_posix()
-        for p in SITE.rglob("*.html")
-        if p.relative_to(SITE).parts[0] not in NOT_PAGES
-    )
+    pages = ["index.html"] if (SITE / "index.html").is_file() else []
+    for edition in EDITIONS:
+        root = SITE / edition
+        pages += sorted(
+            p.relative_to(SITE).as_posix()
+            for p in root.rglob("*.html")
+            if p.relative_to(root).parts[0] not in NOT_PAGES
+        )
+    return pages
+
+
+def edition_of(path: str) -> str | None:
+    """The edition of a page of ``site_pages()`` (None: the root page)."""
+    first = path.split("/", 1)[0]
+    return first if first in EDITIONS else None
+
+
+def redirect_pages() -> set[str]:
+    """The pages that only send the reader on: the root page (it opens an edition, with its
+    script) and each edition's ``index.html`` (a redirect to the course's first page)."""
+    return {"index.html"} | {f"{edition}/index.html" for edition in EDITIONS}
 
 
 def python_output(code: str, *, cwd=REPO, env: dict | None = None, seeds=("0",)) -> str:

@@ -4,16 +4,19 @@
   a ``chromium`` on the PATH (Debian's), else Playwright's own browser
   (scripts/ensure_browser.sh installs one in the same order).
 - ``serve(folder)``: serves any folder on 127.0.0.1 (one server per folder, for the session)
-  and returns its URL. ``site_url`` is the built site, ``_build/html``; ``serve_site`` writes
-  and serves a test module's own small site.
+  and returns its URL. ``site_root`` is the built site, ``_build/site`` (both editions and the
+  root page that picks one); ``edition_url(edition)`` is one edition in it (``…/en``,
+  ``…/ja``), ``site_url`` the English one; ``serve_site`` writes and serves a test module's own
+  small site.
 - ``new_page(...)`` / ``offline_page`` / ``page`` (on the module's own ``site``): a page in a
   fresh browser context where every request to a host other than 127.0.0.1 is blocked.
   Everything that goes wrong is recorded in ``page.log`` (console errors, page errors,
   blocked and failed requests, dialogs) and checked when the test ends;
   ``page.log.assert_clean()`` checks it on the spot. A console warning fails too under
   ``pytest.mark.console("warning")``, any console message under ``pytest.mark.console("all")``.
-- ``visit(path)``: a page of the built site, visited once per session for every page-level
-  check, whichever worker asks first (see ``harness.Visit`` and ``harness.shared_visit``).
+- ``visit(path)``: a page of the built site (a path below ``site_root``: ``ja/book/intro.html``),
+  visited once per session for every page-level check, whichever worker asks first (see
+  ``harness.Visit`` and ``harness.shared_visit``).
 - ``screenshots``: the folder ``_build/screenshots``.
 """
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from course import AXE, SCREENSHOTS, SITE
+from course import AXE, EDITIONS, SCREENSHOTS, SITE
 from harness import (
     AXE_IMPACTS,
     LAUNCH_ARGS,
@@ -147,10 +150,30 @@ def serve_site(tmp_path_factory, serve):
 
 
 @pytest.fixture(scope="session")
-def site_url(serve):
-    if not (SITE / "index.html").exists():
-        pytest.fail("no built site in _build/html: run `make book` first (make test does)")
+def site_root(serve):
+    """The built site's root URL: the page that picks an edition, and the editions below it."""
+    missing = [e for e in EDITIONS if not (SITE / e / "index.html").exists()]
+    if missing or not (SITE / "index.html").exists():
+        pytest.fail(f"no built site in {SITE} (editions missing: {missing}): run `make book` "
+                    "first (make test does)")
     return serve(SITE)
+
+
+@pytest.fixture(scope="session")
+def edition_url(site_root):
+    """``edition_url(edition) -> URL``: one edition of the built site (``…/en``, ``…/ja``)."""
+
+    def edition_url(edition: str) -> str:
+        assert edition in EDITIONS, edition
+        return f"{site_root}/{edition}"
+
+    return edition_url
+
+
+@pytest.fixture(scope="session")
+def site_url(edition_url):
+    """The English edition of the built site (for the tests of code every edition shares)."""
+    return edition_url("en")
 
 
 # ---- one strict page -------------------------------------------------------------------------
@@ -209,7 +232,7 @@ def screenshots():
 
 
 @pytest.fixture(scope="session")
-def visit(browser, site_url, tmp_path_factory):
+def visit(browser, site_root, tmp_path_factory):
     """``visit(path) -> Visit``: the facts every page-level test reads, from one cold load per
     session, made by whichever pytest-xdist worker needs the page first (``shared_visit``)."""
     base = tmp_path_factory.getbasetemp()  # a worker's is in the session's (xdist)
@@ -218,7 +241,7 @@ def visit(browser, site_url, tmp_path_factory):
 
     def visit(path: str):
         if path not in visits:
-            visits[path] = shared_visit(folder, path, lambda: visit_page(browser, site_url, path))
+            visits[path] = shared_visit(folder, path, lambda: visit_page(browser, site_root, path))
         return visits[path]
 
     return visit

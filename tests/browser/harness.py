@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from course import AXE, SCREENSHOTS, SITE, site_pages
+from course import AXE, EDITIONS, SCREENSHOTS, SITE, redirect_pages, site_pages
 
 JS = Path(__file__).resolve().parent / "js"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -38,8 +38,9 @@ SCHEMES = ("light", "dark")
 # Pages where a visit also runs axe in the dark scheme (light: every page). The dark theme is
 # one set of colours for the whole site, so a sample with every kind of content finds what
 # every page would: the largest lesson page (prose, code, outputs, figures, math, a quiz), a
-# prose page and the progress table; test_accessibility.py adds answered quizzes, the search
-# dialog and its results in both schemes. The theme itself is checked on every page.
+# prose page and the progress table, in each edition (the Japanese one sets other text in the
+# same colours); test_accessibility.py adds answered quizzes, the search dialog and its results
+# in both schemes. The theme itself is checked on every page.
 DARK_AXE_PROSE = ("book/intro.html", "book/progress.html")
 # What the session's closing tables print (conftest.py; gathered from every xdist worker):
 # axe's counts by impact for every run, and each lesson page's weight and time to interactive.
@@ -47,11 +48,23 @@ REPORT: dict = {"axe": [], "weights": {}, "times": {}, "budgets": {}}
 
 
 def dark_axe_pages() -> set[str]:
-    """The pages axe checks in the dark scheme too (see DARK_AXE_PROSE): the largest lesson
-    page of the built site, and the prose pages of DARK_AXE_PROSE."""
-    lessons = [p for p in site_pages() if p.startswith("notebooks/")]
-    largest = max(lessons, key=lambda p: (SITE / p).stat().st_size, default=None)
-    return set(DARK_AXE_PROSE) | ({largest} if largest else set())
+    """The pages axe checks in the dark scheme too (see DARK_AXE_PROSE): in each edition, the
+    largest lesson page of the built site, and the prose pages of DARK_AXE_PROSE."""
+    sample = set()
+    for edition in EDITIONS:
+        lessons = [p for p in site_pages() if p.startswith(f"{edition}/notebooks/")]
+        largest = max(lessons, key=lambda p: (SITE / p).stat().st_size, default=None)
+        sample |= {f"{edition}/{page}" for page in DARK_AXE_PROSE} | ({largest} if largest else set())
+    return sample
+
+
+def held_still(html: str) -> str:
+    """A page that only sends the reader on (``course.redirect_pages``), without what sends
+    them: the refresh of an edition's index.html, the root page's language-picking script."""
+    lines = html.splitlines()
+    kept = [ln for ln in lines if 'http-equiv="refresh"' not in ln and "mha_lang_pick.js" not in ln]
+    assert len(kept) < len(lines), "the page sends the reader on"
+    return "\n".join(kept)
 
 
 def chromium_executable() -> str | None:
@@ -189,8 +202,9 @@ class Visit:
     became interactive, the page's text, math, headings, images and download links (see
     js/page_facts.js), a screenshot, and axe-core's violations in the light theme (and in the
     dark one on the pages of ``dark_axe_pages()``).
-    The root ``index.html`` only redirects to the first page: it is visited held still (the
-    redirect removed), so that what is checked is the redirect page itself.
+    The pages that only send the reader on (``course.redirect_pages``: the root page that picks
+    an edition, each edition's ``index.html``) are visited held still (``held_still``), so
+    that what is checked is the page itself.
     """
 
     path: str
@@ -232,10 +246,8 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         finished = []
         page.on("requestfinished", lambda request: finished.append(request))
         url = f"{site_url}/{path}"
-        if path == "index.html":
-            text = (SITE / path).read_text(encoding="utf-8")
-            held = "\n".join(ln for ln in text.splitlines() if 'http-equiv="refresh"' not in ln)
-            assert held != text, "index.html redirects"
+        if path in redirect_pages():
+            held = held_still((SITE / path).read_text(encoding="utf-8"))
             page.route(url, lambda route: route.fulfill(body=held, content_type="text/html"))
         inflight = set()
         page.on("request", lambda request: inflight.add(request))
@@ -256,7 +268,7 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         axe, themes = {}, {}
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)  # the theme follows the reader's scheme
-            themes[scheme] = _theme_after(page, scheme, wait=path != "index.html")
+            themes[scheme] = _theme_after(page, scheme, wait=path not in redirect_pages())
             if scheme == "light" or path in dark_axe_pages():
                 axe[scheme] = run_axe(page, f"page, {scheme}", path)
         return Visit(path, log, facts, responses, axe, themes)

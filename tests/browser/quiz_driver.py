@@ -3,6 +3,11 @@
 A question is a bank entry (a dict: id, type, options or answer); its box on the page is
 ``[data-question-id=...]`` (the DOM contract of mha_lib/quiz/render.py). An answer is a set
 of option indices (``single``, ``multiple``) or the text typed (``numeric``, ``shape``).
+
+The quiz speaks the language of its bank (English, or Japanese on the Japanese edition once
+its bank is translated: ``course.quiz_language``). ``WORDS`` holds what mha_quiz.js says in
+each language the tests know word for word; in another language, ``verdict_problem`` asks
+for the verdict in that language's script instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,34 @@ from playwright.sync_api import expect
 from mha_lib.quiz.render import _inline
 
 OUTCOMES = ("correct", "incorrect", "invalid")
+# What mha_quiz.js says, word for word, by language: the verdict that opens the feedback of
+# each state, the button, and the words around a targeted hint and the general wrong answer.
+# Japanese joins this table when the quizzes speak it (from mha_quiz.js's string table).
+WORDS = {
+    "en": {
+        "correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:",
+        "check": "Check", "try_again": "Try again.",
+        "unexpected": "That is not the expected answer",
+    },
+}  # fmt: skip
+# A language's own script, for the languages WORDS does not hold word for word.
+SCRIPTS = {"ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")}
+
+
+def verdict_problem(text: str, state: str, language: str) -> str | None:
+    """Why ``text``, a feedback shown in ``state``, is not the quiz's verdict in ``language``
+    (None: it is): English opens with its exact words; another language is written in its
+    own script and opens with none of the English verdicts."""
+    if language in WORDS:
+        expected = WORDS[language][state]
+        return None if text.startswith(expected) else f"{text!r} does not open with {expected!r}"
+    if language not in SCRIPTS:
+        return f"no words known for the quiz language {language!r}"
+    if any(text.startswith(WORDS["en"][s]) for s in OUTCOMES):
+        return f"{text!r}: an English verdict in a {language} quiz"
+    if not SCRIPTS[language].search(text):
+        return f"{text!r} is not written in {language}"
+    return None
 
 
 def right_options(question) -> set[int]:
@@ -67,11 +100,15 @@ def feedback(box):
     return box.locator(".mha-quiz-feedback")
 
 
-def check_button(box):
-    return box.get_by_role("button", name="Check", exact=True)
+def check_button(box, language: str = "en"):
+    """The question's "Check" button: by its role and name in a language of ``WORDS``, by its
+    role and class in another."""
+    if language in WORDS:
+        return box.get_by_role("button", name=WORDS[language]["check"], exact=True)
+    return box.locator("button.mha-quiz-check")
 
 
-def give(box, value) -> None:
+def give(box, value, language: str = "en") -> None:
     """Enter ``value`` (see ``answer_for``) in the question ``box`` and press "Check"."""
     if isinstance(value, set):
         for option in box.locator("input[type=radio], input[type=checkbox]").all():
@@ -82,12 +119,12 @@ def give(box, value) -> None:
                 option.check()
     else:
         box.locator("input[type=text]").fill(value)
-    check_button(box).click()
+    check_button(box, language).click()
 
 
-def give_and_expect(box, question, outcome: str) -> None:
+def give_and_expect(box, question, outcome: str, language: str = "en") -> None:
     """Answer ``question`` so that it comes out as ``outcome``, and see that it does."""
-    give(box, answer_for(question, outcome))
+    give(box, answer_for(question, outcome), language)
     expect(feedback(box), question["id"]).to_have_attribute("data-state", outcome)
 
 

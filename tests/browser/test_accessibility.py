@@ -1,16 +1,17 @@
 """Accessibility of the built site, in Chromium with every host but 127.0.0.1 blocked.
 
 - axe-core (vendored: tests/vendor/axe-core, made by scripts/vendor_test_js.sh) on every page
-  of ``_build/html`` in the light theme, and in the dark theme on a sample (the largest lesson,
-  a prose page and the progress page: ``harness.dark_axe_pages``), from each page's one visit
+  of both editions of ``_build/site`` and its root page in the light theme, and in the dark
+  theme on a sample (in each edition the largest lesson, a prose page and the progress page:
+  ``harness.dark_axe_pages``), from each page's one visit
   (see ``harness.Visit``), and in the states a reader creates (answered quizzes, the search
   dialog, search results, the sidebar on a small screen): no violation of impact serious or
   critical. Moderate and minor ones are counted and printed at the end of the session. No rule
   and no element is excluded.
 - The theme follows the reader's colour scheme, and the quiz text keeps AA contrast in both.
 - Headings: one ``h1`` per page, first, and no level skipped below it. Images carry alt text.
-- Both themes are legible: screenshots of a quiz on a lesson page, light and dark, in
-  ``_build/screenshots/`` (site-quiz-light.png, site-quiz-dark.png).
+- Both themes are legible: screenshots of a quiz on a lesson page of each edition, light and
+  dark, in ``_build/screenshots/`` (site-en-quiz-light.png, site-ja-quiz-dark.png, ...).
 - The quizzes work from the keyboard alone and announce their feedback in words: see the
   reader's walk through every lesson's quiz in test_site.py.
 """
@@ -22,12 +23,20 @@ import itertools
 import pytest
 from playwright.sync_api import expect
 
-from course import bank, lesson_stems, site_pages, toc_files
+from course import (
+    EDITIONS,
+    edition_bank,
+    lesson_stems,
+    quiz_language,
+    redirect_pages,
+    site_pages,
+    toc_files,
+)
 from harness import DARK_AXE_PROSE, SCHEMES, assert_no_serious, dark_axe_pages, run_axe
 from quiz_driver import OUTCOMES, give_and_expect
 
 LESSONS = lesson_stems()
-PAGES = site_pages() or ["(no built site in _build/html: run make book)"]
+PAGES = site_pages() or ["(no built site in _build/site: run make book)"]
 # The lesson shown in the screenshots and the interactive states: it has every question type.
 SHOWCASE = LESSONS[0]
 
@@ -42,7 +51,7 @@ def test_axe_every_page(visit, path):
     """axe in the light scheme on every page, in the dark one on a sample (harness.py:
     ``dark_axe_pages``); on every page the theme follows the reader's colour scheme."""
     page = visit(path)
-    if path != "index.html":  # the root redirect has no theme
+    if path not in redirect_pages():  # the root page and the editions' redirects have no theme
         assert page.themes == {s: s for s in SCHEMES}, "the theme follows the colour scheme"
     assert set(page.axe) == ({"light", "dark"} if path in dark_axe_pages() else {"light"})
     for violations in page.axe.values():
@@ -51,11 +60,14 @@ def test_axe_every_page(visit, path):
 
 def test_dark_axe_sample_has_a_lesson_and_prose():
     sample = dark_axe_pages()
-    assert any(p.startswith("notebooks/") for p in sample) and set(DARK_AXE_PROSE) <= sample
+    for edition in EDITIONS:
+        assert any(p.startswith(f"{edition}/notebooks/") for p in sample), edition
+        assert {f"{edition}/{p}" for p in DARK_AXE_PROSE} <= sample
     assert sample <= set(PAGES)
 
 
-@pytest.mark.parametrize("path", [p for p in PAGES if p != "index.html"])
+# The root page has an h1 and nothing below it; an edition's redirect has a bare h1.
+@pytest.mark.parametrize("path", [p for p in PAGES if p not in redirect_pages() - {"index.html"}])
 def test_heading_order(visit, path):
     headings = visit(path).facts["headings"]
     assert headings, f"{path} has no heading"
@@ -74,20 +86,23 @@ def test_every_image_has_alt_text(visit, path):
 
 
 def test_the_page_lists_cover_the_toc():
-    assert {f"{doc}.html" for doc in toc_files()} <= set(PAGES)
+    for edition in EDITIONS:
+        assert {f"{edition}/{doc}.html" for doc in toc_files()} <= set(PAGES)
 
 
 # ---- the states a reader creates ----------------------------------------------------------------
 
 
-def answer_every_way(page, stem):
+def answer_every_way(page, stem, edition="en"):
     """Answer the lesson's questions so that every feedback state is on screen at once:
     the first wrong, the next right, the next invalid, and so on."""
-    questions = {q["id"]: q for q in bank(stem)}
+    questions = {q["id"]: q for q in edition_bank(stem, edition)}
+    language = quiz_language(stem, edition)
     outcomes = ["incorrect", "correct", "invalid"]
     seen = set()
     for n, box in enumerate(page.locator("[data-question-id]").all()):
-        give_and_expect(box, questions[box.get_attribute("data-question-id")], outcomes[n % 3])
+        question = questions[box.get_attribute("data-question-id")]
+        give_and_expect(box, question, outcomes[n % 3], language)
         seen.add(outcomes[n % 3])
     assert seen == set(OUTCOMES)
 
@@ -110,13 +125,14 @@ QUIZ_COLOURS = """() => {
 }"""
 
 
-def test_answered_quiz_in_both_themes(offline_page, site_url, screenshots):
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_answered_quiz_in_both_themes(offline_page, site_root, screenshots, edition):
     page = offline_page
-    path = f"notebooks/{SHOWCASE}.html"
-    page.goto(f"{site_url}/{path}")
+    path = f"{edition}/notebooks/{SHOWCASE}.html"
+    page.goto(f"{site_root}/{path}")
     quiz = page.locator("[data-mha-quiz]").first
     expect(quiz).to_have_attribute("data-hydrated", "true")
-    answer_every_way(page, SHOWCASE)
+    answer_every_way(page, SHOWCASE, edition)
     states = page.locator(".mha-quiz-feedback").evaluate_all("fs => fs.map(f => f.dataset.state)")
     height = quiz.bounding_box()["height"]
     page.set_viewport_size({"width": 1280, "height": int(height) + 300})  # one piece, no seams
@@ -125,7 +141,7 @@ def test_answered_quiz_in_both_themes(offline_page, site_url, screenshots):
         expect(page.locator("html")).to_have_attribute("data-theme", scheme)
         assert_no_serious(run_axe(page, f"quiz answered, {scheme}", path))
         quiz.scroll_into_view_if_needed()
-        shot = screenshots / f"site-quiz-{scheme}.png"
+        shot = screenshots / f"site-{edition}-quiz-{scheme}.png"
         quiz.screenshot(path=str(shot))
         assert shot.stat().st_size > 20_000
         # The theme really is light or dark, and the quiz text keeps AA contrast on it.

@@ -1,4 +1,5 @@
-"""Weight and time to interactive of every lesson page, served on 127.0.0.1 (no other host).
+"""Weight and time to interactive of every lesson page of both editions, served on 127.0.0.1
+(no other host).
 
 Both come from the page's one cold visit (a fresh browser context, so no cache; see
 ``harness.Visit``), after scrolling to the bottom (anything loaded lazily is counted).
@@ -14,9 +15,10 @@ the test machines are shared and an absolute time there measures the neighbours 
 the page (single cold loads of one lesson measured 588-1267 ms on an idle machine, 1.3-2.0 s
 beside another test run): every quiz must be interactive before the page's DOMContentLoaded
 event has finished, so it never waits for images, fonts or the theme's own start-up. That is
-checked on every lesson's one visit. The target is 1 s; the summary table prints, against it,
-the page's visit, and for a sample (the largest and the smallest lesson page: the extremes of
-what a quiz waits behind) the best of 3 cold loads (the visit and two more).
+checked on every lesson's one visit, in each edition. The target is 1 s; the summary table
+prints, against it, the page's visit, and for a sample of the English edition (the largest and
+the smallest lesson page: the extremes of what a quiz waits behind) the best of 3 cold loads
+(the visit and two more); the Japanese pages load the same scripts and styles.
 
 The figures are printed in pytest's terminal summary (conftest.py).
 """
@@ -25,16 +27,19 @@ from __future__ import annotations
 
 import pytest
 
-from course import SITE, lesson_stems
+from course import EDITIONS, SITE, lesson_stems
 from harness import REPORT, script, watch
 
 LESSONS = lesson_stems()
+EDITION_LESSONS = [(edition, stem) for edition in EDITIONS for stem in LESSONS]
+COLD_LOAD_EDITION = "en"
 
 
 def _cold_load_sample() -> list[str]:
-    """The largest and the smallest lesson page of the built site (by HTML size)."""
-    built = [s for s in LESSONS if (SITE / f"notebooks/{s}.html").exists()]
-    size = lambda stem: (SITE / f"notebooks/{stem}.html").stat().st_size
+    """The largest and the smallest lesson page of the English edition (by HTML size)."""
+    folder = SITE / COLD_LOAD_EDITION / "notebooks"
+    built = [s for s in LESSONS if (folder / f"{s}.html").exists()]
+    size = lambda stem: (folder / f"{stem}.html").stat().st_size
     return sorted({max(built, key=size), min(built, key=size)}) if built else LESSONS[:1]
 
 
@@ -49,15 +54,15 @@ TIMES: dict[str, float] = REPORT["times"]
 REPORT["budgets"].update(bytes=BUDGET_BYTES, ms=BUDGET_MS)
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_page_weight(visit, stem):
-    resources = visit(f"notebooks/{stem}.html").responses
+@pytest.mark.parametrize("edition, stem", EDITION_LESSONS)
+def test_lesson_page_weight(visit, edition, stem):
+    resources = visit(f"{edition}/notebooks/{stem}.html").responses
     for size, _, path in resources:
         # No compression on this server: a body as transferred is the file on disk.
         assert size == (SITE / path).stat().st_size, path
     bodies = sum(size for size, _, _ in resources)
-    figures = [(size, path) for size, _, path in resources if path.startswith("_images/")]
-    WEIGHTS[stem] = {
+    figures = [(size, path) for size, _, path in resources if path.startswith(f"{edition}/_images/")]
+    WEIGHTS[f"{edition}/{stem}"] = {
         "bodies": bodies,
         "headers": sum(headers for _, headers, _ in resources),
         "requests": len(resources),
@@ -99,17 +104,18 @@ def _assert_before_dcl(stem, times, dcl_end):
     )
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_quiz_interactive_with_the_page(visit, browser, site_url, stem):
-    facts = visit(f"notebooks/{stem}.html").facts
+@pytest.mark.parametrize("edition, stem", EDITION_LESSONS)
+def test_quiz_interactive_with_the_page(visit, browser, edition_url, edition, stem):
+    facts = visit(f"{edition}/notebooks/{stem}.html").facts
     assert facts["quizzes"] and set(facts["quizzes"]) == {"true"}, "every quiz is hydrated"
     times = facts["hydrationTimes"]
     assert len(times) == len(facts["quizzes"]), "each quiz is hydrated once"
     _assert_before_dcl(stem, times, facts["domContentLoadedEnd"])
     loads = [max(times)]
-    for _ in range(COLD_LOADS - 1 if stem in COLD_LOAD_SAMPLE else 0):
-        again, dcl_end = _cold_load(browser, site_url, stem)
+    sampled = edition == COLD_LOAD_EDITION and stem in COLD_LOAD_SAMPLE
+    for _ in range(COLD_LOADS - 1 if sampled else 0):
+        again, dcl_end = _cold_load(browser, edition_url(edition), stem)
         assert len(again) == len(times), "each quiz is hydrated once"
         _assert_before_dcl(stem, again, dcl_end)
         loads.append(max(again))
-    TIMES[stem] = min(loads)  # reported against the 1 s target in the summary table
+    TIMES[f"{edition}/{stem}"] = min(loads)  # reported against the 1 s target in the summary table

@@ -24,7 +24,8 @@ expect = sync_api.expect
 
 BANKS = load_all_banks()
 QUESTIONS = {q["id"]: (stem, q) for stem, bank in BANKS.items() for q in bank}
-MODULE = "/_static/mha_quiz.js"
+# The module as the English edition serves it, from its book/intro.html (where it is imported).
+MODULE = "../_static/mha_quiz.js"
 
 
 @pytest.fixture

@@ -1,27 +1,36 @@
-"""The built site in a real Chromium, with every host but 127.0.0.1 blocked.
+"""The built site, both editions, in a real Chromium, with every host but 127.0.0.1 blocked.
 
-Every page of ``_build/html`` (found by walking it, not only the table of contents: lessons,
-prose pages, index and search pages, the root redirect) is visited once (see
-``harness.Visit``); the page-level tests here read that visit: no request to another host, no
-console error or warning, no page error, no failed request (the theme's own messages
-included: they are configured away at the source, not filtered here); math is MathML drawn by
-the browser, none left as TeX; each lesson's figures load and carry alt text, and its notebook
-can be downloaded. Every internal link, image, script and stylesheet resolves, and every
-``#fragment`` exists on its target page. (Search, from the keyboard and offline, is tested
-with its accessibility in test_accessibility.py.)
+The site (``_build/site``, ``make book``) holds the English and the Japanese edition side by
+side (``en/``, ``ja/``, same page names) and a root page that opens the reader's language.
+Every page of it (found by walking it, not only the table of contents: the root page, and in
+each edition the lessons, prose pages, index and search pages, the edition's root redirect)
+is visited once (see ``harness.Visit``); the page-level tests here read that visit: no
+request to another host, no console error or warning, no page error, no failed request (the
+theme's own messages included: they are configured away at the source, not filtered here);
+math is MathML drawn by the browser, none left as TeX; each page declares its edition's
+language; each lesson's figures load and carry alt text, and its notebook can be downloaded.
+Every internal link, image, script and stylesheet resolves, and every ``#fragment`` exists on
+its target page. The root page opens Japanese for a browser that prefers it and English
+otherwise, and is two plain links without JavaScript; the language switcher of a lesson
+leads to the same lesson in the other edition and back. (Search, from the keyboard and
+offline, is tested with its accessibility in test_accessibility.py; Japanese search in
+test_search_ja.py.)
 
-On each lesson page a reader then works through the whole quiz (one page load): the bank's
-text is shown as text; "Check" with nothing chosen says so; every question answered right
-with the keyboard alone, with a visible focus ring at every stop; every question answered
-wrong, then right, with the mouse, the feedback saying in words what its colour says; then
-every targeted feedback of the bank (a predictable wrong answer gets its own hint, word for
-word; an unforeseen wrong answer the general message, not a stale hint; the right answer
-still wins). Every lesson has at least one question with targeted feedback.
+On each lesson page of each edition a reader then works through the whole quiz (one page
+load): the bank's text is shown as text; "Check" with nothing chosen says so; every question
+answered wrong, then right, with the mouse, the feedback saying in words what its colour says;
+then every targeted feedback of the bank (a predictable wrong answer gets its own hint, word
+for word; an unforeseen wrong answer the general message, not a stale hint; the right answer
+still wins). Every lesson has at least one question with targeted feedback. The quiz speaks
+its bank's language (``course.quiz_language``: Japanese on the Japanese edition once the
+lesson's bank is translated, English until then). On the English edition every question is
+also answered right with the keyboard alone, with a visible focus ring at every stop (the
+keyboard path is mha_quiz.js and the quiz markup, one code for both editions).
 
 Hostile answers (empty, letters, 1e999, NaN, a double click on "Check") give the invalid state
-and nothing else: on the built site once per question type, course-wide (the first lesson
-that has the type; they are handled by the type's code in mha_quiz.js, not by the lesson),
-and many more of them on a quiz of its own in test_quiz_page.py.
+and nothing else: on the built site once per question type and edition (the first lesson that
+has the type; they are handled by the type's code in mha_quiz.js, not by the lesson, and the
+messages are the edition's), and many more of them on a quiz of its own in test_quiz_page.py.
 """
 
 from __future__ import annotations
@@ -35,10 +44,22 @@ from urllib.parse import unquote, urldefrag, urljoin, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from course import REPO, SITE, bank, lesson_stems, site_pages, toc_files
+from course import (
+    EDITIONS,
+    REPO,
+    SITE,
+    bank,
+    edition_bank,
+    edition_of,
+    lesson_stems,
+    quiz_language,
+    site_pages,
+    toc_files,
+)
 from harness import injected_markup, script
 from html_tree import parse
 from quiz_driver import (
+    WORDS,
     answer_for,
     as_typed,
     check_button,
@@ -46,23 +67,31 @@ from quiz_driver import (
     give_and_expect,
     right_options,
     shown_text,
+    verdict_problem,
 )
 
 LESSONS = lesson_stems()
-PAGES = site_pages() or ["(no built site in _build/html: run make book)"]
-TOC_PAGES = [f"{doc}.html" for doc in toc_files()]
-FEEDBACK_WORDS = {
-    "correct": "✓ Correct.", "incorrect": "✗ Not quite.", "invalid": "Invalid answer:"
-}
+PAGES = site_pages() or ["(no built site in _build/site: run make book)"]
+TOC_PAGES = [f"{doc}.html" for doc in toc_files()]  # below an edition's folder
+EDITION_LESSONS = [(edition, stem) for edition in EDITIONS for stem in LESSONS]
+EDITION_TOC_PAGES = [(edition, path) for edition in EDITIONS for path in TOC_PAGES]
+# The edition whose quizzes are also walked through from the keyboard (see the docstring).
+KEYBOARD_EDITION = "en"
 
 pytestmark = pytest.mark.console("warning")
 
 
 def test_the_page_list_covers_the_whole_site():
-    assert SITE.is_dir(), "no built site in _build/html: run make book"
-    expected = set(TOC_PAGES) | {"index.html", "search.html"}
+    assert SITE.is_dir(), "no built site in _build/site: run make book"
+    expected = {"index.html"} | {
+        f"{edition}/{path}"
+        for edition in EDITIONS
+        for path in [*TOC_PAGES, "index.html", "search.html", "genindex.html"]
+    }
     assert expected <= set(PAGES), f"pages missing from the build: {sorted(expected - set(PAGES))}"
-    assert "genindex.html" in PAGES
+    # The editions have the same pages, under the same names.
+    names = {e: {p.split("/", 1)[1] for p in PAGES if edition_of(p) == e} for e in EDITIONS}
+    assert all(names[e] == names["en"] for e in EDITIONS), "the editions' pages differ"
 
 
 # ---- every page, from its one visit ------------------------------------------------------------
@@ -84,9 +113,16 @@ def test_math_is_mathml(visit, path):
         assert tex not in facts["mainText"], f"math left as TeX source ({tex})"
 
 
-@pytest.mark.parametrize("path", TOC_PAGES)
-def test_course_page_renders(visit, path):
-    facts = visit(path).facts
+@pytest.mark.parametrize("path", PAGES)
+def test_page_declares_its_language(visit, path):
+    """Each edition's pages are ``<html lang>`` of the edition; the root page is English (its
+    Japanese link is marked ``lang="ja"``)."""
+    assert visit(path).facts["lang"] == (edition_of(path) or "en")
+
+
+@pytest.mark.parametrize("edition, path", EDITION_TOC_PAGES)
+def test_course_page_renders(visit, edition, path):
+    facts = visit(f"{edition}/{path}").facts
     assert len(facts["mainText"]) > 300, f"{path} renders almost nothing"
     candidates = [(REPO / path).with_suffix(suffix) for suffix in (".md", ".ipynb")]
     source = next(p for p in candidates if p.exists())
@@ -94,38 +130,109 @@ def test_course_page_renders(visit, path):
         assert facts["math"]["visible"] > 0, f"{path}: no rendered math is visible"
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_figures_load_with_alt_text(visit, stem):
-    images = [i for i in visit(f"notebooks/{stem}.html").facts["images"] if i["inMain"]]
+@pytest.mark.parametrize("edition, stem", EDITION_LESSONS)
+def test_lesson_figures_load_with_alt_text(visit, edition, stem):
+    images = [i for i in visit(f"{edition}/notebooks/{stem}.html").facts["images"] if i["inMain"]]
     assert len(images) >= 1, "every lesson has at least one figure"
     for image in images:
         assert image["loaded"], f"image not loaded: {image['src']}"
         assert len(image["alt"] or "") >= 40, f"figure without real alt text: {image['src']}"
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_notebook_can_be_downloaded(visit, site_url, stem):
-    hrefs = visit(f"notebooks/{stem}.html").facts["downloads"]
+@pytest.mark.parametrize("edition, stem", EDITION_LESSONS)
+def test_lesson_notebook_can_be_downloaded(visit, edition_url, edition, stem):
+    hrefs = visit(f"{edition}/notebooks/{stem}.html").facts["downloads"]
     links = [h for h in hrefs if h.endswith(f"{stem}.ipynb")]
     assert links, "the download button offers the .ipynb"
-    status, body, _ = _fetch(urljoin(f"{site_url}/notebooks/{stem}.html", links[0]))
+    status, body, _ = _fetch(urljoin(f"{edition_url(edition)}/notebooks/{stem}.html", links[0]))
     assert status == 200
     assert json.loads(body)["cells"], "the download is the notebook itself"
 
 
-def test_root_redirect_is_a_complete_page():
-    text = (SITE / "index.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_edition_root_redirect_is_a_complete_page(edition):
+    text = (SITE / edition / "index.html").read_text(encoding="utf-8")
     root = f"{toc_files()[0]}.html"
+    title = {"en": "Multi-Head Attention", "ja": "マルチヘッドアテンション"}[edition]
     assert text.startswith("<!DOCTYPE html>")
-    assert '<html lang="en">' in text and "<title>Multi-Head Attention" in text
+    assert f'<html lang="{edition}">' in text and f"<title>{title}" in text
     assert f'content="0; url={root}"' in text and f'<a href="{root}">' in text
 
 
-def test_root_redirects_to_the_first_page(offline_page, site_url):
-    offline_page.goto(f"{site_url}/index.html")
-    offline_page.wait_for_url(f"{site_url}/{TOC_PAGES[0]}")
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_edition_root_redirects_to_the_first_page(offline_page, edition_url, edition):
+    offline_page.goto(f"{edition_url(edition)}/index.html")
+    offline_page.wait_for_url(f"{edition_url(edition)}/{TOC_PAGES[0]}")
     offline_page.wait_for_load_state("networkidle")
     offline_page.log.assert_clean(console="warning")
+
+
+# ---- the root page and the language switcher ---------------------------------------------------
+
+# navigator.languages as a browser reports them, and the edition the root page must open: the
+# reader's first preferred language that the site has, English when it has none of them.
+PREFERENCES = {
+    "ja-JP": (["ja-JP", "ja"], "ja"),
+    "ja": (["ja"], "ja"),
+    "en-US": (["en-US", "en"], "en"),
+    "fr-FR": (["fr-FR", "fr"], "en"),
+    "fr-FR, ja": (["fr-FR", "ja", "en"], "ja"),
+    "de-DE, en, ja": (["de-DE", "en", "ja"], "en"),
+}
+LANGUAGES_SCRIPT = """Object.defineProperty(Navigator.prototype, "languages",
+    {configurable: true, get: () => %s});"""
+
+
+@pytest.mark.parametrize("preference", PREFERENCES)
+def test_root_page_opens_the_readers_language(new_page, site_root, preference):
+    languages, edition = PREFERENCES[preference]
+    page = new_page(locale=languages[0], init_script=LANGUAGES_SCRIPT % json.dumps(languages))
+    page.goto(f"{site_root}/index.html")
+    page.wait_for_url(f"{site_root}/{edition}/{TOC_PAGES[0]}")
+    expect(page.locator("html")).to_have_attribute("lang", edition)
+    page.log.assert_clean(console="warning")
+
+
+def test_root_page_works_without_javascript(new_page, site_root):
+    """Without JavaScript the root page stays, and is a link to each edition (named in its
+    own language), each leading to the edition's first page."""
+    page = new_page(java_script_enabled=False, locale="ja-JP")
+    for edition, name in (("ja", "日本語版"), ("en", "English edition")):
+        page.goto(f"{site_root}/index.html", wait_until="load")
+        page.wait_for_timeout(300)  # a script that ran would have left by now
+        assert page.url == f"{site_root}/index.html"
+        page.log.assert_clean(console="warning")
+        link = page.locator(f'main a[hreflang="{edition}"]')
+        expect(link).to_have_count(1)
+        expect(link).to_have_attribute("lang", edition)
+        expect(link).to_contain_text(name)
+        link.click()
+        page.wait_for_url(f"{site_root}/{edition}/{TOC_PAGES[0]}")
+        expect(page.locator("html")).to_have_attribute("lang", edition)
+        # With JavaScript off, Chromium refuses the theme's <link rel="preload" as="script">
+        # of every page (a "csp" failure): that, and only that, is not the site's doing.
+        refused = [f for f in page.log.failed if re.fullmatch(r"csp \S+/_static/scripts/\S+\.js\S*", f)]
+        page.log.failed = [f for f in page.log.failed if f not in refused]
+        page.log.assert_clean(console="warning")
+
+
+@pytest.mark.parametrize("path", [f"notebooks/{LESSONS[3]}.html", "book/progress.html"])
+def test_language_switcher_leads_to_the_same_page_and_back(offline_page, site_root, path):
+    """English -> 日本語 -> English on the same page, by its switcher (named in the language it
+    leads to, marked with that language)."""
+    page = offline_page
+    page.goto(f"{site_root}/en/{path}")
+    for edition, name in (("ja", "日本語"), ("en", "English")):
+        switch = page.locator("a.mha-language-switch")
+        expect(switch).to_have_count(1)
+        expect(switch).to_have_text(name)
+        expect(switch).to_have_attribute("hreflang", edition)
+        expect(switch).to_have_attribute("lang", edition)
+        expect(switch).to_be_visible()
+        switch.click()
+        page.wait_for_url(f"{site_root}/{edition}/{path}")
+        expect(page.locator("html")).to_have_attribute("lang", edition)
+    page.log.assert_clean(console="warning")
 
 
 # ---- links -------------------------------------------------------------------------------------
@@ -162,7 +269,7 @@ def _ids(tree) -> set[str]:
     return ids | {n.attrs["name"] for n in tree.find_all("a", name=True) if n.attrs["name"]}
 
 
-def test_internal_links_and_fragments_resolve(site_url):
+def test_internal_links_and_fragments_resolve(site_root):
     fetched: dict[str, tuple[int, set[str] | None]] = {}
 
     def target(url):
@@ -174,10 +281,10 @@ def test_internal_links_and_fragments_resolve(site_url):
             fetched[url] = (status, ids)
         return fetched[url]
 
-    site = urlparse(site_url).netloc
+    site = urlparse(site_root).netloc
     problems, checked, fragments, external = [], 0, 0, set()
     for path in PAGES:
-        page_url = f"{site_url}/{path}"
+        page_url = f"{site_root}/{path}"
         status, body, _ = _fetch(page_url)
         assert status == 200, f"{path}: HTTP {status}"
         for tag, ref in _references(parse(body.decode("utf-8"), strict=False)):
@@ -234,18 +341,19 @@ def _shown_as_text(page, questions):
     assert injected_markup(page, "[data-mha-quiz]", ".mha-quiz-key") == 0
 
 
-def _expect_state(box, state: str) -> str:
+def _expect_state(box, state: str, language: str = "en") -> str:
     expect(feedback(box)).to_have_attribute("data-state", state)
     text = feedback(box).inner_text()
-    assert text.startswith(FEEDBACK_WORDS[state]), (state, text)
+    problem = verdict_problem(text, state, language)
+    assert problem is None, (state, problem)
     return text
 
 
-def _check_with_nothing_chosen(page, questions):
+def _check_with_nothing_chosen(page, questions, language):
     for box in page.locator("[data-question-id]").all():
         if questions[box.get_attribute("data-question-id")]["type"] in ("single", "multiple"):
-            check_button(box).dblclick()
-            _expect_state(box, "invalid")
+            check_button(box, language).dblclick()
+            _expect_state(box, "invalid", language)
 
 
 def _focused(page):
@@ -292,7 +400,8 @@ def _by_keyboard_alone(page, questions):
         if question["type"] != "multiple":
             page.keyboard.press("Tab")
         state = _focused(page)
-        assert state["tag"] == "BUTTON" and state["text"] == "Check" and state["question"] == qid
+        assert state["tag"] == "BUTTON" and state["text"] == WORDS["en"]["check"]
+        assert state["question"] == qid
         page.keyboard.press("Enter")
         _expect_state(page.locator(f'[data-question-id="{qid}"]'), "correct")
 
@@ -302,7 +411,8 @@ QUESTION_TYPES = ("single", "multiple", "numeric", "shape")
 
 
 def _first_of_each_type() -> dict[str, tuple[str, str]]:
-    """{type: (lesson stem, question id)}: the first question of each type in the course."""
+    """{type: (lesson stem, question id)}: the first question of each type in the course (the
+    same in every edition: a translated bank keeps the ids and types, scripts/i18n.py check)."""
     found = {}
     for stem in LESSONS:
         for question in bank(stem):
@@ -310,123 +420,179 @@ def _first_of_each_type() -> dict[str, tuple[str, str]]:
     return found
 
 
-def _hostile_answers(page, questions):
+def _hostile_answers(page, questions, language):
     """Hostile text answers give the invalid state; a double click changes nothing. Returns
     how many of ``questions`` take typed answers."""
     text_questions = 0
     for qid, question in questions.items():
         box = page.locator(f'[data-question-id="{qid}"]')
+        check = check_button(box, language)
         if question["type"] not in ("numeric", "shape"):
-            give_and_expect(box, question, "correct")
-            check_button(box).click()
-            single = _expect_state(box, "correct")
-            check_button(box).dblclick()
-            assert _expect_state(box, "correct") == single, "a double click changed the feedback"
+            give_and_expect(box, question, "correct", language)
+            check.click()
+            single = _expect_state(box, "correct", language)
+            check.dblclick()
+            assert _expect_state(box, "correct", language) == single, (
+                "a double click changed the feedback")
             continue
         text_questions += 1
         field = box.locator("input[type=text]")
         for value in HOSTILE:
             # A right answer first, so that every hostile value is a real change of state.
             field.fill(answer_for(question, "correct"))
-            check_button(box).click()
-            _expect_state(box, "correct")
+            check.click()
+            _expect_state(box, "correct", language)
             field.fill(value)
-            check_button(box).click()
-            single = _expect_state(box, "invalid")
+            check.click()
+            single = _expect_state(box, "invalid", language)
             expect(field).to_have_attribute("aria-invalid", "true")
-            check_button(box).dblclick()
-            assert _expect_state(box, "invalid") == single, f"a double click changed {value!r}"
+            check.dblclick()
+            assert _expect_state(box, "invalid", language) == single, (
+                f"a double click changed {value!r}")
         field.fill(answer_for(question, "correct"))
-        check_button(box).dblclick()
-        _expect_state(box, "correct")
+        check.dblclick()
+        _expect_state(box, "correct", language)
         expect(field).not_to_have_attribute("aria-invalid", "true")
     return text_questions
 
 
-def _wrong_then_right(page, questions):
+def _wrong_then_right(page, questions, language):
     for box in page.locator("[data-question-id]").all():
         question = questions[box.get_attribute("data-question-id")]
         for outcome in ("incorrect", "correct"):
-            give_and_expect(box, question, outcome)
-            assert _expect_state(box, outcome).strip()
+            give_and_expect(box, question, outcome, language)
+            assert _expect_state(box, outcome, language).strip()
 
 
-def _type_and_check(box, text):
+def _type_and_check(box, text, language):
     box.locator("input[type=text]").fill(text)
-    check_button(box).click()
+    check_button(box, language).click()
     return feedback(box)
 
 
-def _targeted_feedback(page, questions):
+def _targeted_feedback(page, questions, language):
     """Each predictable wrong answer of the bank gets its own hint, word for word; a wrong
     answer nobody predicted gets the general message, not a stale hint; the right answer
-    still wins."""
+    still wins. (In a language of ``quiz_driver.WORDS``, the words around the hint and the
+    general message are checked word for word too; in another, the verdict is in its
+    language and the general message holds no hint.)"""
     targeted = [q for q in questions.values() if q.get("feedback")]
     assert targeted, "no question with targeted feedback"
+    words = WORDS.get(language)
     for question in targeted:
         box = page.locator(f'[data-question-id="{question["id"]}"]')
-        for item in question["feedback"]:
-            fb = _type_and_check(box, as_typed(question, item["answer"]))
+        hints = [shown_text(item["text"]) for item in question["feedback"]]
+        for item, hint in zip(question["feedback"], hints):
+            fb = _type_and_check(box, as_typed(question, item["answer"]), language)
             expect(fb).to_have_attribute("data-state", "incorrect")
             text = " ".join(fb.inner_text().split())
-            assert text == f"✗ Not quite. {shown_text(item['text'])} Try again.", question["id"]
+            if words:
+                expected = f"{words['incorrect']} {hint} {words['try_again']}"
+                assert text == expected, question["id"]
+            else:
+                assert hint in text, (question["id"], text)
+                assert verdict_problem(text, "incorrect", language) is None, text
         if question["type"] == "shape":
             other = [d + 1 for d in question["answer"]] + [7]
         else:
             other = question["answer"] * 2 + 7.25
-        fb = _type_and_check(box, as_typed(question, other))
+        fb = _type_and_check(box, as_typed(question, other), language)
         expect(fb).to_have_attribute("data-state", "incorrect")
-        expect(fb).to_contain_text("That is not the expected answer")
-        fb = _type_and_check(box, as_typed(question, question["answer"]))
+        text = " ".join(fb.inner_text().split())
+        assert not any(hint in text for hint in hints), f"a stale hint: {text}"
+        if words:
+            assert words["unexpected"] in text, text
+        else:
+            assert verdict_problem(text, "incorrect", language) is None, text
+        fb = _type_and_check(box, as_typed(question, question["answer"]), language)
         expect(fb).to_have_attribute("data-state", "correct")
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_lesson_quiz_by_keyboard_and_mouse(offline_page, site_url, screenshots, stem):
+def _open_lesson(page, url: str, stem: str, edition: str) -> str:
+    """Open a lesson page with its quiz ready; the quiz's language (``quiz_language``), which
+    a quiz in another language than its page's declares on its root."""
+    page.goto(url)
+    quiz = page.locator("[data-mha-quiz]").first
+    expect(quiz).to_have_attribute("data-hydrated", "true")
+    language = quiz_language(stem, edition)
+    if language != "en":
+        expect(quiz).to_have_attribute("lang", language)
+    return language
+
+
+@pytest.mark.parametrize("edition, stem", EDITION_LESSONS)
+def test_lesson_quiz_by_keyboard_and_mouse(offline_page, edition_url, screenshots, edition, stem):
     page = offline_page
-    page.goto(f"{site_url}/notebooks/{stem}.html")
-    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
-    questions = {q["id"]: q for q in bank(stem)}
+    language = _open_lesson(page, f"{edition_url(edition)}/notebooks/{stem}.html", stem, edition)
+    questions = {q["id"]: q for q in edition_bank(stem, edition)}
     _shown_as_text(page, questions)
-    _check_with_nothing_chosen(page, questions)
-    _by_keyboard_alone(page, questions)
-    _wrong_then_right(page, questions)
-    _targeted_feedback(page, questions)
+    _check_with_nothing_chosen(page, questions, language)
+    if edition == KEYBOARD_EDITION:
+        _by_keyboard_alone(page, questions)
+    _wrong_then_right(page, questions, language)
+    _targeted_feedback(page, questions, language)
     assert any(q["type"] in ("numeric", "shape") for q in questions.values()), (
         "every lesson has a numeric or shape question"
     )
-    page.locator(".mha-quiz").first.screenshot(path=str(screenshots / f"{stem}-quiz.png"))
+    shot = screenshots / f"{edition}-{stem}-quiz.png"
+    page.locator(".mha-quiz").first.screenshot(path=str(shot))
     page.log.assert_clean(console="warning")
 
 
-def test_shape_sheet_prints_on_one_page(offline_page, site_url, screenshots):
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_shape_sheet_prints_on_one_page(offline_page, edition_url, screenshots, edition):
     """The review's shape sheet (book/shape_sheet.md) is meant to be printed: on A4 it is one
-    page, with its two diagrams side by side (mha_a11y.css's print rules)."""
+    page, with its two diagrams side by side (mha_a11y.css's print rules), in each edition."""
     page = offline_page
-    page.goto(f"{site_url}/book/shape_sheet.html")
+    page.goto(f"{edition_url(edition)}/book/shape_sheet.html")
     page.emulate_media(media="print")
     figures = page.locator(".mha-shape-sheet figure.mha-sheet-figure")
     expect(figures).to_have_count(2)
     first, second = (figures.nth(i).bounding_box() for i in range(2))
     assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"] + first["width"] / 2, (
         "on paper the two diagrams sit side by side")
-    page.screenshot(path=screenshots / "shape_sheet_print.png", full_page=True)
+    page.screenshot(path=screenshots / f"{edition}-shape_sheet_print.png", full_page=True)
     pdf = page.pdf(format="A4", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))  # page objects, not the /Pages tree
     assert pages == 1, f"the shape sheet prints on {pages} A4 pages"
 
 
+@pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("kind", QUESTION_TYPES)
-def test_hostile_answers_once_per_question_type(offline_page, site_url, kind):
+def test_hostile_answers_once_per_question_type(offline_page, edition_url, kind, edition):
     """On the first lesson with a question of ``kind``: every question of that kind there
     answered right, then hostile text (text questions) and double clicks on "Check"."""
     first = _first_of_each_type()
     assert set(first) == set(QUESTION_TYPES), f"question types in the course: {sorted(first)}"
     stem, _ = first[kind]
     page = offline_page
-    page.goto(f"{site_url}/notebooks/{stem}.html")
-    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
-    questions = {q["id"]: q for q in bank(stem) if q["type"] == kind}
-    text = _hostile_answers(page, questions)
+    language = _open_lesson(page, f"{edition_url(edition)}/notebooks/{stem}.html", stem, edition)
+    questions = {q["id"]: q for q in edition_bank(stem, edition) if q["type"] == kind}
+    text = _hostile_answers(page, questions, language)
     assert text == (len(questions) if kind in ("numeric", "shape") else 0)
+    page.log.assert_clean(console="warning")
+
+
+def test_progress_is_shared_between_the_editions(offline_page, edition_url):
+    """A translated bank keeps the English ids and answers, and both editions are one site (one
+    origin, one localStorage): what a reader answers in one edition counts in the other's
+    progress page, and the quiz there shows it answered."""
+    page = offline_page
+    stem = LESSONS[0]
+    questions = edition_bank(stem, "en")
+    page.goto(f"{edition_url('en')}/notebooks/{stem}.html")
+    expect(page.locator("[data-mha-quiz]").first).to_have_attribute("data-hydrated", "true")
+    first, second = (page.locator(f'[data-question-id="{q["id"]}"]') for q in questions[:2])
+    give_and_expect(first, questions[0], "correct")
+    give_and_expect(second, questions[1], "incorrect")
+    page.goto(f"{edition_url('ja')}/book/progress.html")
+    table = page.locator("[data-mha-progress]")
+    expect(table).to_have_attribute("data-hydrated", "true")
+    row = table.locator(f'tbody tr[data-quiz="{stem}"]')
+    expect(row.locator(".mha-progress-answered")).to_have_text("2")
+    expect(row.locator(".mha-progress-correct")).to_have_text("1")
+    language = _open_lesson(page, f"{edition_url('ja')}/notebooks/{stem}.html", stem, "ja")
+    for question, state in ((questions[0], "correct"), (questions[1], "incorrect")):
+        box = page.locator(f'[data-question-id="{question["id"]}"]')
+        _expect_state(box, state, language)
     page.log.assert_clean(console="warning")

@@ -6,6 +6,7 @@
     return {
         url: location.href,
         theme: document.documentElement.dataset.theme ?? null,
+        lang: document.documentElement.getAttribute("lang"),
         mainText: main ? main.innerText : "",
         math: {
             formulas: all("math").length,
