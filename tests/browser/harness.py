@@ -25,6 +25,8 @@ from urllib.parse import unquote, urlparse
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from course import AXE, EDITIONS, SCREENSHOTS, SITE, redirect_pages, site_pages
+from mha_lib._markup import json_for_script
+from mha_lib.ui_text import js_strings
 
 JS = Path(__file__).resolve().parent / "js"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -324,7 +326,11 @@ def site_page(title: str, body: str, *, head: str = "", static: str = "_static/"
               theme: str | None = None) -> str:
     """A page of pages/page.html: ``head`` goes in <head> (stylesheets, the module), ``body``
     below the ``<h1>title</h1>``; ``static`` is the way to ``_static/`` from the page, where
-    ``write_site`` puts page.css; ``theme`` sets html[data-theme]."""
+    ``write_site`` puts page.css; ``theme`` sets html[data-theme]. Like every page of the
+    course site (book/_ext/mha_site.py), it carries the English interface strings the quiz and
+    explorer scripts read (``#mha-ui-text``)."""
+    strings = json_for_script(js_strings("en"), sort_keys=True)
+    head = f'<script type="application/json" id="mha-ui-text">{strings}</script>\n{head}'
     return (PAGES / "page.html").read_text(encoding="utf-8").format(
         title=title, head=head, body=body, static=static,
         html_attributes=f' data-theme="{theme}"' if theme else "",

@@ -392,7 +392,7 @@ def test_hostile_tokens_are_text_and_cross_attention_works(page):
     )
     assert shades == ["0", "0", "0"]
     assert injected_markup(page, ".mha-explorer", ".mha-explorer-data") == 0
-    assert page.evaluate("() => document.scripts.length") == 3  # the module + two data blocks
+    assert page.evaluate("() => document.scripts.length") == 4  # the module, the page's interface strings, two data blocks
     expect(page.locator("body")).to_be_visible()
 
 

@@ -372,7 +372,7 @@ def test_hostile_text_is_shown_as_text(page):
     expect(hostile.get_by_text("<script>alert('option')</script>")).to_be_visible()
     expect(hostile.get_by_text("<iframe src=https://example.com/></iframe>")).to_be_visible()
     assert injected_markup(page, "[data-mha-quiz]", ".mha-quiz-key") == 0
-    assert page.evaluate("() => document.scripts.length") == 3  # the module + two answer keys
+    assert page.evaluate("() => document.scripts.length") == 4  # the module, the page's interface strings, two answer keys
     loc = question(page, "hostile-single", quiz="hostile")
     give(loc, {0})
     fb = feedback(loc)
