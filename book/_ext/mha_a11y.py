@@ -44,7 +44,6 @@ The theme option ``navbar_persistent: []`` in ``_config.yml`` belongs with these
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import re
 from pathlib import Path
@@ -149,25 +148,6 @@ def _hide_icons_in(pages: list[Path]) -> None:
             page.write_text(fixed, encoding="utf-8")
 
 
-REDIRECT = """\
-<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="data:,">
-<meta http-equiv="refresh" content="0; url={url}">
-<link rel="canonical" href="{url}">
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p><a href="{url}">Go to the start of the course</a>.</p>
-</main>
-</body>
-</html>
-"""
 
 
 def _write_index(app) -> None:
@@ -181,10 +161,12 @@ def _write_index(app) -> None:
     index = Path(app.outdir) / "index.html"
     if index.exists() and not index.read_text(encoding="utf-8").startswith("<meta "):
         return  # a real page, or already this one
-    url = html.escape(app.builder.get_target_uri(app.config.root_doc), quote=True)
-    title = html.escape(app.config.html_title or app.config.project)
-    lang = html.escape(app.config.language or "en", quote=True)
-    index.write_text(REDIRECT.format(lang=lang, title=title, url=url), encoding="utf-8")
+    context = {
+        "url": app.builder.get_target_uri(app.config.root_doc),
+        "title": app.config.html_title or app.config.project,
+        "lang": app.config.language or "en",
+    }  # escaped in the template (|e): Sphinx templates do not autoescape
+    index.write_text(app.builder.templates.render("mha-redirect.html", context), encoding="utf-8")
 
 
 def _finish(app, exception) -> None:

@@ -1,9 +1,9 @@
 """Sphinx extension: the language switcher of the two editions (issue 13).
 
 A local extension, loaded only by the configurations ``scripts/i18n.py`` generates
-(``_build/i18n/_config_{en,ja}.yml``), which set ``mha_editions: [en, ja]``; a plain
-``make book`` (one English site in ``_build/html``) has no other edition to link to and is
-unchanged.
+(``_build/i18n/_config_{en,ja}.yml``, used by ``make book``), which set
+``mha_editions: [en, ja]``; a plain ``jupyter-book build .`` (one English site in
+``_build/html``) has no other edition to link to and is unchanged.
 
 Both editions sit side by side in one static site (``_build/site/en/``, ``_build/site/ja/``) and
 have the same page names, so the same page in the other edition is ``../`` once per folder of
