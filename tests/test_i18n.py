@@ -185,6 +185,65 @@ def test_switcher_links_point_at_the_same_page(pagename, uri, expected_ja):
     assert links["en"] == expected_ja.replace("/ja/", "/en/")
 
 
+_TABLE_IN_A_CONTAINER = """\
+# Page
+
+| step | shape |
+|---|---|
+| outside | `(3, 10)` |
+
+::::{container} mha-shape-sheet
+
+| step | shape |
+|---|---|
+| token ids | same |
+
+::::
+"""
+
+
+def _cells(markdown: str, tmp_path) -> tuple[object, dict[str, object]]:
+    from docutils import nodes
+    from docutils.core import publish_doctree
+    from myst_parser.parsers.docutils_ import Parser
+
+    source = tmp_path / "page.md"
+    source.write_text(markdown, encoding="utf-8")
+    doctree = publish_doctree(
+        markdown, source_path=str(source), parser=Parser(),
+        settings_overrides={"myst_enable_extensions": ["colon_fence"], "report_level": 5},
+    )
+    paragraphs = {
+        node.astext(): node for node in doctree.findall(nodes.paragraph)
+        if isinstance(node.parent, nodes.entry)
+    }
+    return doctree, paragraphs
+
+
+def test_table_cells_inside_a_directive_become_translatable(tmp_path):
+    from sphinx.util.nodes import is_translatable
+
+    doctree, cells = _cells(_TABLE_IN_A_CONTAINER, tmp_path)
+    # The cause: MyST gives a cell's paragraph no source inside a directive (outside, docutils
+    # fills it in), and Sphinx's i18n skips a text without a source as a built-in message.
+    assert cells["outside"].source and is_translatable(cells["outside"])
+    assert cells["token ids"].source is None and not is_translatable(cells["token ids"])
+    assert ext.fill_sources(doctree) == 4  # the container's header and body cells
+    for text in ("token ids", "same"):
+        assert cells[text].source == str(tmp_path / "page.md")
+        assert cells[text].line is not None
+        assert is_translatable(cells[text])
+    assert ext.fill_sources(doctree) == 0
+
+
+def test_the_shape_sheet_table_reaches_its_catalog():
+    from babel.messages.pofile import read_po
+
+    with (MESSAGES / "book" / "shape_sheet.po").open("rb") as handle:
+        ids = {message.id for message in read_po(handle) if message.id}
+    assert {"step", "here: GQA", "token ids", "same", "none", "2b repeat K, V"} <= ids
+
+
 def _page(lang: str, links: list[str]) -> str:
     tags = "".join(f'<link rel="alternate" hreflang="x" href="{href}" />' for href in links)
     switch = f'<a class="mha-language-switch" href="{links[0]}">x</a>' if links else ""

@@ -30,6 +30,11 @@ links that work on any static host, under any prefix, offline.
   missing from ``mha_lib/ui_text/<language>.captions.json``, leaves that output in English
   and logs a warning naming it (so ``-nW`` fails until the translation exists). The English
   edition's outputs are not touched.
+- Markdown table cells inside a directive (``::::{container} mha-shape-sheet`` on the shape
+  sheet): MyST renders a cell's paragraph into a row that is not yet part of the document, so
+  the paragraph gets no ``source`` and Sphinx's i18n skips it as a "built-in message": it was
+  never extracted nor translated. :class:`SourceFromAncestor` gives such a node its nearest
+  ancestor's source and line before the translation transform runs (:func:`fill_sources`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.locale import _
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 
@@ -168,6 +174,40 @@ def _localize_outputs(app, doctree) -> None:
         app.env.note_dependency(str(bank))
 
 
+def fill_sources(doctree: nodes.Node) -> int:
+    """Give every table cell's text without a ``source`` its nearest ancestor's source and line.
+
+    MyST sets no source on a Markdown table cell's paragraph; outside a directive docutils
+    fills it in when the row is appended to the document, inside one (a nested parse) the row
+    is not yet in the document, so the paragraph stays without a source and Sphinx's i18n
+    skips it. Only text inside a table is touched; returns how many nodes got a source.
+    """
+    filled = 0
+    for table in doctree.findall(nodes.table):
+        for node in table.findall(nodes.TextElement):
+            if node.source:
+                continue
+            ancestor = node.parent
+            while ancestor is not None and not ancestor.source:
+                ancestor = ancestor.parent
+            if ancestor is None:
+                continue
+            node.source = ancestor.source
+            if node.line is None:
+                node.line = ancestor.line
+            filled += 1
+    return filled
+
+
+class SourceFromAncestor(SphinxTransform):
+    """:func:`fill_sources` before Sphinx extracts or translates the messages."""
+
+    default_priority = 15  # before sphinx.transforms.i18n.Locale (20)
+
+    def apply(self, **kwargs) -> None:
+        fill_sources(self.document)
+
+
 def _write_css(app) -> None:
     if app.builder.format != "html" or not app.config.mha_editions:
         return
@@ -179,6 +219,7 @@ def _write_css(app) -> None:
 
 def setup(app):
     app.add_config_value("mha_editions", [], "html", types=[list])
+    app.add_transform(SourceFromAncestor)
     app.connect("builder-inited", _write_css)
     app.connect("html-page-context", _page_context)
     app.connect("html-page-context", _search_text, priority=900)
