@@ -32,7 +32,7 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 from sphinx.search.ja import DefaultSplitter
 
-from course import QUIZZES, REPO, SITE
+from course import EDITIONS, QUIZZES, REPO, SITE
 from harness import assert_no_serious, run_axe
 
 pytestmark = pytest.mark.console("warning")
@@ -210,3 +210,27 @@ def test_only_the_japanese_search_page_loads_the_segmenter(offline_page, edition
                                   ("ja", "book/intro.html", False)):
         page.goto(f"{edition_url(edition)}/{path}")
         assert page.evaluate("() => typeof MhaSearchJa !== 'undefined'") is loaded, (edition, path)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_typed_text_starts_after_the_search_icon(offline_page, edition_url, edition):
+    """On the search page and in the search dialog (opened from another page), the first
+    character typed is not drawn under the magnifier (the theme puts the icon over the field)."""
+    page = offline_page
+    page.goto(f"{edition_url(edition)}/search.html?q=softmax")
+    page.wait_for_load_state("networkidle")  # leaving earlier aborts its requests
+    measure = """form => {
+        const icon = form.querySelector('.fa-magnifying-glass').getBoundingClientRect();
+        const input = form.querySelector('input');
+        const start = input.getBoundingClientRect().left + parseFloat(getComputedStyle(input).paddingLeft);
+        return [icon.right, start];
+    }"""
+    icon_right, text_start = page.locator(".bd-search-container form.bd-search").evaluate(measure)
+    assert text_start >= icon_right, (icon_right, text_start)
+    page.goto(f"{edition_url(edition)}/book/intro.html")  # the search page has no dialog
+    page.wait_for_load_state("networkidle")
+    page.locator("button.search-button-field").first.click()
+    dialog_form = page.locator("#pst-search-dialog form.bd-search")
+    expect(dialog_form).to_be_visible()
+    icon_right, text_start = dialog_form.evaluate(measure)
+    assert text_start >= icon_right, (icon_right, text_start)
