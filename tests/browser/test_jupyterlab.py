@@ -20,6 +20,7 @@ quiz}.png``. The server and its kernels are stopped at the end, whatever happene
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from playwright.sync_api import expect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from course import lesson_paths
 from mha_lib.quiz import load_bank
+from quiz_driver import shown_text
 
 LESSONS = lesson_paths()
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -130,16 +132,17 @@ def _stop(process: subprocess.Popen) -> None:
         proc.kill()
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("jupyterlab")
+@contextlib.contextmanager
+def _running_lab(root: Path, **extra_env: str):
+    """A JupyterLab server as ``make lab`` starts it, on the lessons without outputs, in
+    ``root``; ``extra_env`` for the server and its kernels (``MHA_LANG=ja``)."""
     notebooks = root / "notebooks"
     _copy_lessons_without_outputs(notebooks)
     settings = root / "lab-settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHONPATH"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHONPATH", "MHA_LANG"))}
     env.update(
         JUPYTER_CONFIG_DIR=str(root / "config"),
         JUPYTER_DATA_DIR=str(root / "data"),
@@ -147,6 +150,7 @@ def lab(tmp_path_factory):
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
         IPYTHONDIR=str(root / "ipython"),
+        **extra_env,
     )
     port, token = _free_port(), secrets.token_hex(16)
     command = [
@@ -181,9 +185,31 @@ def lab(tmp_path_factory):
         _stop(process)
 
 
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with _running_lab(tmp_path_factory.mktemp("jupyterlab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lab_ja(tmp_path_factory):
+    """The same, for a Japanese reader: ``MHA_LANG=ja make lab`` (AUTHORING.md)."""
+    with _running_lab(tmp_path_factory.mktemp("jupyterlab-ja"), MHA_LANG="ja") as server:
+        yield server
+
+
 @pytest.fixture
 def lab_page(browser, lab):
     """A fresh browser context (no stored quiz progress) that reaches 127.0.0.1 only."""
+    yield from _lab_page(browser, lab)
+
+
+@pytest.fixture
+def lab_page_ja(browser, lab_ja):
+    yield from _lab_page(browser, lab_ja)
+
+
+def _lab_page(browser, lab):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     blocked: list[str] = []
     page_errors: list[str] = []
@@ -289,8 +315,9 @@ def run_all_from_menu(page) -> None:
     item.click()
 
 
-def answer(box, question, right: bool) -> None:
-    """Put a wrong or the right answer to ``question`` into its quiz box and press Check."""
+def answer(box, question, right: bool, check: str = "Check") -> None:
+    """Put a wrong or the right answer to ``question`` into its quiz box and press the
+    button named ``check`` ("Check"; 答え合わせ in Japanese)."""
     kind = question["type"]
     if kind in ("single", "multiple"):
         correct = [i for i, o in enumerate(question["options"]) if o["correct"]]
@@ -306,7 +333,7 @@ def answer(box, question, right: bool) -> None:
     else:  # shape
         dims = question["answer"] if right else [d + 1 for d in question["answer"]]
         box.locator("input[type=text]").fill("(" + ", ".join(map(str, dims)) + ")")
-    box.get_by_role("button", name="Check", exact=True).click()
+    box.get_by_role("button", name=check, exact=True).click()
 
 
 def shot(page, screenshots: Path, name: str, locator=None) -> Path:
@@ -419,3 +446,35 @@ def test_lesson_in_jupyterlab(lab, lab_page, screenshots, path):
     assert page.page_errors == [], f"page errors: {page.page_errors}"
     print(f"\n{stem}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + f", total {time.monotonic() - started:.1f} s")
+
+
+def test_a_lesson_in_japanese_in_jupyterlab(lab_ja, lab_page_ja, screenshots):
+    """``MHA_LANG=ja make lab``: the lesson's prose stays as stored (the notebooks are shared),
+    its quiz speaks Japanese: the Japanese bank, the Japanese button and verdicts (written out
+    here, as in the site's browser tests)."""
+    page, path = lab_page_ja, LESSONS[0]
+    page.goto(f"{lab_ja.url}/lab/workspaces/ja/tree/{path.name}?reset&token={lab_ja.token}")
+    notebook = page.locator(NOTEBOOK)
+    expect(notebook.locator(".jp-Cell")).to_have_count(len(cells(path)), timeout=START_TIMEOUT_S * 1000)
+    wait_for(lambda: page.evaluate(_KERNEL_READY, [NOTEBOOK, KERNEL_NAME]),
+             "the kernel to be connected and idle", START_TIMEOUT_S, lab_ja)
+    run_all_from_menu(page)
+    quiz = notebook.locator(".jp-OutputArea-output.lm-Panel:not([data-mime-type]) [data-mha-quiz]")
+    expect(quiz).to_have_attribute("data-hydrated", "true", timeout=RUN_TIMEOUT_S * 1000)
+    expect(quiz).to_have_attribute("lang", "ja")
+    bank = {q["id"]: q for q in load_bank(path.stem, "ja")}
+    boxes = quiz.locator("[data-question-id]")
+    expect(boxes).to_have_count(len(bank))
+    box = boxes.first
+    question = bank[box.get_attribute("data-question-id")]
+    expect(box).to_contain_text(shown_text(question["prompt"])[:20])
+    feedback = box.locator(".mha-quiz-feedback")
+    answer(box, question, right=False, check="答え合わせ")
+    expect(feedback).to_have_attribute("data-state", "incorrect")
+    expect(feedback).to_contain_text("✗ 正解ではありません。")
+    answer(box, question, right=True, check="答え合わせ")
+    expect(feedback).to_have_attribute("data-state", "correct")
+    expect(feedback).to_contain_text("✓ 正解です。")
+    shot(page, screenshots, f"ja-{path.stem}-quiz", box)
+    assert page.blocked == [], f"requests to other hosts: {page.blocked}"
+    assert page.page_errors == [], f"page errors: {page.page_errors}"
