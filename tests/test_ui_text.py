@@ -353,7 +353,7 @@ def test_progress_table_in_japanese_with_translated_titles():
     assert ids.findall(markup) == ids.findall(english)
 
 
-def test_progress_titles_come_from_the_lessons_catalogs(tmp_path):
+def test_progress_titles_come_from_the_lessons_catalogs(tmp_path, monkeypatch):
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
 
@@ -363,6 +363,7 @@ def test_progress_titles_come_from_the_lessons_catalogs(tmp_path):
     catalog.add("Lesson 4: Softmax", "レッスン 4：ソフトマックス")
     with (folder / "04_softmax.mo").open("wb") as handle:
         write_mo(handle, catalog)
+    monkeypatch.syspath_prepend(str(EXT))  # mha_progress imports mha_i18n, beside it
     spec = importlib.util.spec_from_file_location("mha_progress_under_test", EXT / "mha_progress.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

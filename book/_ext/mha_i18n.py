@@ -96,6 +96,25 @@ def _search_text(app, pagename, templatename, context, doctree) -> None:
         context["theme_search_bar_text"] = _("Search") + "..."
 
 
+def page_catalog(
+    locale_dirs: list[Path], language: str, docname: str, compact: bool | str
+) -> Callable[[str], str]:
+    """``translate(message)`` from page ``docname``'s catalog in ``language`` (the first of
+    ``locale_dirs`` that translates it; the message itself when none does). For text Sphinx
+    does not translate itself: the ``_toc.yml`` captions, the progress page's lesson titles."""
+    domain = docname_to_domain(docname, compact)
+    catalogs = [gettext.translation(domain, str(d), [language], fallback=True) for d in locale_dirs]
+
+    def translate(message: str) -> str:
+        for catalog in catalogs:
+            translated = catalog.gettext(message)
+            if translated != message:
+                return translated
+        return message
+
+    return translate
+
+
 def _translate_captions(app, doctree) -> None:
     language = app.config.language or "en"
     if language == "en" or not app.config.mha_editions:
@@ -103,13 +122,10 @@ def _translate_captions(app, doctree) -> None:
     toctrees = [node for node in doctree.findall(addnodes.toctree) if node.get("caption")]
     if not toctrees:
         return
-    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
     dirs = [Path(app.srcdir, folder) for folder in app.config.locale_dirs]
-    for folder in dirs:
-        catalog = gettext.translation(domain, str(folder), [language], fallback=True)
-        for node in toctrees:
-            translated = catalog.gettext(node["caption"])
-            node["caption"] = node["rawcaption"] = translated
+    translate = page_catalog(dirs, language, app.env.docname, app.config.gettext_compact)
+    for node in toctrees:
+        node["caption"] = node["rawcaption"] = translate(node["caption"])
 
 
 _QUIZ_ID = re.compile(r'<div class="mha-quiz" data-mha-quiz="([^"]+)"')

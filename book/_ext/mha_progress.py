@@ -20,13 +20,12 @@ English). The rows list the English banks' question ids: a translated bank has t
 
 from __future__ import annotations
 
-import gettext
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
-from sphinx.util.i18n import docname_to_domain
 
+from mha_i18n import page_catalog  # a local extension beside this one (book/_ext)
 from mha_lib.quiz.bank import load_all_banks, quiz_dir
 from mha_lib.quiz.progress import lesson_quizzes, render_progress_html
 from mha_lib.ui_text import DEFAULT_LANGUAGE, LANGUAGES
@@ -39,13 +38,7 @@ def heading_translator(locale_dirs: list[Path], language: str, gettext_compact: 
         return None
 
     def translate(stem: str, heading: str) -> str:
-        domain = docname_to_domain(f"notebooks/{stem}", gettext_compact)
-        for folder in locale_dirs:
-            catalog = gettext.translation(domain, str(folder), [language], fallback=True)
-            translated = catalog.gettext(heading)
-            if translated != heading:
-                return translated
-        return heading
+        return page_catalog(locale_dirs, language, f"notebooks/{stem}", gettext_compact)(heading)
 
     return translate
 

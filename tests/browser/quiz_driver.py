@@ -4,8 +4,7 @@ A question is a bank entry (a dict: id, type, options or answer); its box on the
 ``[data-question-id=...]`` (the DOM contract of mha_lib/quiz/render.py). An answer is a set
 of option indices (``single``, ``multiple``) or the text typed (``numeric``, ``shape``).
 
-The quiz speaks the language of its bank (English, or Japanese on the Japanese edition once
-its bank is translated: ``course.quiz_language``). ``WORDS`` holds what mha_quiz.js says in
+The quiz speaks its edition's language, from that language's bank (``course.edition_bank``). ``WORDS`` holds what mha_quiz.js says in
 each language, word for word.
 """
 
