@@ -69,11 +69,18 @@ def held_still(html: str) -> str:
     return "\n".join(kept)
 
 
+# The headless shell first: the same Blink without the browser's own interface (the one Playwright
+# itself launches for headless tests). Debian's full chromium runs a WebUI renderer and a busier
+# browser process beside every page, which made the browser tests about a third slower here.
+CHROMIUMS = ("chromium-headless-shell", "chromium", "chromium-browser")
+
+
 def chromium_executable() -> str | None:
-    """$MHA_CHROMIUM, else a chromium on the PATH, else None: Playwright's own browser."""
+    """$MHA_CHROMIUM, else the first of ``CHROMIUMS`` on the PATH, else None: Playwright's own
+    browser (its headless shell)."""
     if os.environ.get("MHA_CHROMIUM"):
         return os.environ["MHA_CHROMIUM"]
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    return next(filter(None, map(shutil.which, CHROMIUMS)), None)
 
 
 def script(name: str) -> str:
