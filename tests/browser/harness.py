@@ -206,8 +206,8 @@ class Visit:
     """The facts the page-level tests read, from one cold load of ``path``.
 
     A visit loads the page in a fresh browser context (no cache, no stored answers) with every
-    other host blocked, waits until the network is idle, scrolls to the bottom (anything loaded
-    lazily is loaded), then records what went wrong, every response's size, when each quiz
+    other host blocked, waits until the network is idle (nothing on the site loads lazily, which
+    test_site.py checks, so the load fetched everything), then records what went wrong, every response's size, when each quiz
     became interactive, the page's text, math, headings, images and download links (see
     js/page_facts.js), a screenshot, and axe-core's violations in the light theme (and in the
     dark one on the pages of ``dark_axe_pages()``).
@@ -263,7 +263,6 @@ def visit_page(browser, site_url: str, path: str) -> Visit:
         page.on("requestfinished", lambda request: inflight.discard(request))
         page.on("requestfailed", lambda request: inflight.discard(request))
         page.goto(url, wait_until="load")
-        page.evaluate(script("scroll_through"))
         _wait_until_idle(page, inflight)
         facts = page.evaluate(script("page_facts"))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,13 @@ def test_page_is_offline_and_quiet(visit, path):
 
 
 @pytest.mark.parametrize("path", PAGES)
+def test_nothing_loads_lazily(visit, path):
+    """Every image (and frame) loads with the page: a reader offline or on a slow link who
+    scrolls later finds it there, and the visit's responses (page weight) are the whole page."""
+    assert visit(path).facts["lazy"] == [], "elements that load only when scrolled to"
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_math_is_mathml(visit, path):
     """Math is MathML made at build time: drawn by the browser, no script, no network."""
     facts = visit(path).facts
