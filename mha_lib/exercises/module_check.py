@@ -22,6 +22,7 @@ from ._harness import (
     describe_value,
     fail,
     fmt_shape,
+    texts,
     to_array,
 )
 from .result import CheckResult
@@ -77,10 +78,7 @@ def cases() -> list[ModuleCase]:
         (no_bias, {"bias": False}, False, True, True),
         (huge, {}, True, True, True),
     ]
-    alone_hint = (
-        "It worked with key and value given, so look at the defaults: forward(query) alone "
-        "must attend with key = value = query."
-    )
+    alone_hint = texts("check_multi_head_module")["hints"]["query_alone"]
 
     def float32(value):
         if isinstance(value, mha_lib.MHAParams):
@@ -228,15 +226,9 @@ CHECKER = dataclasses.replace(
     cases=cases,
     call=_call,
     read=_read,
-    note="(Called: {called}.)",
     facts=lambda got, case, switches: (
         multi_head.facts(got, case, switches)
         | {"called": lambda: f"forward({_ARGUMENTS[case.self_attention]}) with {case.inputs}"}
-    ),
-    passed=(
-        "with known weights loaded into q_proj, k_proj, v_proj and out_proj, your module "
-        "matches mha_lib.multi_head_attention: cross-attention without and with a mask, "
-        "self-attention, 4 heads with kdim=10 and vdim=6, bias=False, and huge scores."
     ),
 )
 
