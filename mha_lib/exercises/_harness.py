@@ -135,9 +135,9 @@ def texts(name: str) -> dict:
 
 class Facts(dict):
     """The fields of message templates: a value, or a function computed on first use (for a
-    fact that exists only for some mistakes); a part (a template of ``parts``) rendered with
-    these facts; else a field of the case (its arguments and ``extra``, e.g. how a fix is
-    worded for it)."""
+    fact that exists only for some mistakes); a part (a template of ``parts``, e.g. how a fix
+    is worded) rendered with these facts; else a field of the case (its arguments and
+    ``extra``)."""
 
     def __init__(self, makers: dict, case=None, parts=None):
         super().__init__()

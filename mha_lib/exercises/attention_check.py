@@ -127,7 +127,6 @@ def _facts(got, case, switches) -> dict:
         unstable_facts(got, case)
         | mask_facts(weights, case.mask)
         | {
-            "fix": "np.where(mask, scores, -np.inf)",
             "d_k": d_k,
             "sqrt_d_k": fmt_number(math.sqrt(d_k)),
             "T_q": case.q.shape[-2],

@@ -27,17 +27,6 @@ from ._harness import (
 )
 from .result import CheckResult
 
-TORCH_WORDING = {
-    "split": "x.view(batch, seq_len, num_heads, d_head).transpose(1, 2)",
-    "merge": (
-        "heads.transpose(1, 2).contiguous().view(batch, seq_len, d_model) (.contiguous() "
-        "because the transpose only changed the strides)"
-    ),
-    "fix": "scores.masked_fill(~mask, float('-inf'))",
-    "output_projection": "return self.out_proj(merged)",
-    "output_bias": "out_proj's bias (nn.Linear(d_model, d_model, bias=bias))",
-    "input_biases": "the biases of q_proj, k_proj and v_proj",
-}
 _ARGUMENTS = {True: "query", False: "query, key, value"}  # what forward is called with
 MODULE_LARGE_FACTOR = 16.0  # scores reach about ±1000: e^x overflows float32 and float64
 
@@ -91,8 +80,11 @@ def cases() -> list[ModuleCase]:
         ModuleCase(
             {name: float32(value) for name, value in args.items()},
             hint=alone_hint if alone else "",
-            extra=TORCH_WORDING
-            | {"constructor": constructor, "self_attention": alone, "need_weights": need_weights}
+            extra={
+                "constructor": constructor,
+                "self_attention": alone,
+                "need_weights": need_weights,
+            }
             | {"new_module": new, "large": args is huge},
         )
         for args, constructor, alone, need_weights, new in calls

@@ -17,15 +17,6 @@ from .result import CheckResult
 
 D_MODEL = 12
 LARGE_INPUT_FACTOR = 20.0  # query and key times 20: each head's scaled scores reach about ±1000
-# How fixes are spelled for the learner: numpy code (lesson 08); module_check.py has torch's.
-NUMPY_WORDING = {
-    "split": "x.reshape(batch, seq_len, num_heads, d_head).transpose(0, 2, 1, 3)",
-    "merge": "heads.transpose(0, 2, 1, 3).reshape(batch, seq_len, d_model)",
-    "fix": "np.where(mask, scores, -np.inf)",
-    "output_projection": "output = merged @ params.w_o + params.b_o",
-    "output_bias": "params.b_o",
-    "input_biases": "params.b_q, params.b_k and params.b_v",
-}
 
 
 def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True, divisor=None,
@@ -96,21 +87,19 @@ def cases() -> list[MultiHeadCase]:
     large = {"query": LARGE_INPUT_FACTOR * plain["query"], "key": LARGE_INPUT_FACTOR * plain["key"]}
     hints = texts("check_multi_head_attention")["hints"]
     return [
-        MultiHeadCase(plain, extra=NUMPY_WORDING),
+        MultiHeadCase(plain),
         MultiHeadCase(
             sequences(params, 3, mask=attention.PATTERN_MASK.copy()),
             hint=hints["mask"],
-            extra=NUMPY_WORDING,
         ),
-        MultiHeadCase(
-            sequences(cross_params, 4, (10, 6)), hint=hints["widths"], extra=NUMPY_WORDING
-        ),
-        MultiHeadCase(plain | large, extra=NUMPY_WORDING | {"large": True}),
+        MultiHeadCase(sequences(cross_params, 4, (10, 6)), hint=hints["widths"]),
+        MultiHeadCase(plain | large, extra={"large": True}),
     ]
 
 
 def facts(got, case, switches) -> dict:
-    """What the messages quote; the fixes are worded by the case (``case.extra``)."""
+    """What the messages quote; the fixes ({split}, {merge}, ...) are the parts of the
+    checker's messages file: numpy code here, torch code for the module checker."""
     (output, weights), (right_output, right_weights) = got, case.reference()
     d_model, num_heads = case.params.d_model, case.num_heads
     d_head = d_model // num_heads
