@@ -17,7 +17,16 @@ from mha_lib.quiz.bank import _UniqueKeyLoader
 
 CHECKERS = list(SPECS.values())
 FOLDER = resources.files("mha_lib.exercises") / "messages"
-TOP_KEYS = {"passed", "shape_fallback", "values_fallback", "note", "parts", "hints", "borrow"}
+TOP_KEYS = {
+    "example",
+    "passed",
+    "shape_fallback",
+    "values_fallback",
+    "note",
+    "parts",
+    "hints",
+    "borrow",
+}
 TOP_KEYS |= {"messages"}
 
 
@@ -56,6 +65,7 @@ def test_every_row_fallback_and_passed_has_its_text(spec):
     raw = _raw(spec.name)
     assert set(raw) <= TOP_KEYS, f"{spec.name}.yml: unknown keys {set(raw) - TOP_KEYS}"
     assert isinstance(spec.passed, str) and spec.passed.strip(), f"{spec.name}: no passed"
+    assert spec.example.startswith(f"{spec.name}("), f"{spec.name}: no example call"
     for name in ("shape_fallback", "values_fallback"):
         fallback = getattr(spec, name)
         assert callable(fallback) or fallback.strip(), f"{spec.name}: empty {name}"

@@ -216,17 +216,17 @@ class Checker:
     ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) -> message
     or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
     ``{n_problem}``, ``{n_shape}``, ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the
-    first wrong output's). The templates are data: :func:`texts` of ``name`` fills ``passed``,
-    the fallbacks, ``note``, ``parts`` and ``messages``; what the file holds wins over the fields
-    (so a checker made by ``dataclasses.replace`` keeps the texts its file does not give).
-    """
+    first wrong output's). The texts are data: :func:`texts` of ``name`` fills ``passed``,
+    ``example``, the fallbacks, ``note``, ``parts`` and ``messages``; what the file holds wins
+    over the fields (so a checker made by ``dataclasses.replace`` keeps the texts its file
+    does not give)."""
 
     name: str
-    example: str
     cases: Callable
     reference: Callable
     outputs: tuple
     passed: str = ""
+    example: str = ""  # how a learner calls it, e.g. "check_scores(attention_scores)"
     mistakes: tuple = ()
     shape_mistakes: tuple = ()
     raise_mistakes: tuple = ()
@@ -241,7 +241,7 @@ class Checker:
 
     def __post_init__(self):
         data = texts(self.name)
-        for field in ("passed", "shape_fallback", "values_fallback", "note"):
+        for field in ("passed", "example", "shape_fallback", "values_fallback", "note"):
             object.__setattr__(self, field, data.get(field, getattr(self, field)))
         for field in ("parts", "messages"):
             object.__setattr__(self, field, getattr(self, field) | data.get(field, {}))

@@ -152,7 +152,6 @@ def _right_weights(got, case, fn) -> bool:
 
 CHECKER = Checker(
     name="check_attention",
-    example="check_attention(attention)",
     cases=cases,
     reference=lambda case, **switches: case.reference(**switches),
     outputs=(

@@ -87,7 +87,6 @@ def _values_fallback(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_embedding",
-    example="check_embedding(embed_one_hot)",
     cases=cases,
     reference=embedding_variant,
     read=lambda raw, case, expected: to_array(

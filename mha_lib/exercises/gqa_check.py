@@ -95,7 +95,6 @@ def _raised_view_of_expanded(error, case, fn) -> bool:
 
 CHECKER = Checker(
     name="check_repeat_kv",
-    example="check_repeat_kv(repeat_kv)",
     cases=cases,
     reference=repeat_reference,
     outputs=(("Your result", "repeated", "(batch, num_kv_heads * n_rep, seq_len, d_head)"),),

@@ -129,7 +129,6 @@ def _split_facts(got, case, switches) -> dict:
 
 SPLIT_CHECKER = Checker(
     name="check_split_heads",
-    example="check_split_heads(split_heads)",
     cases=lambda: SPLIT_CASES,
     reference=lambda case, **switches: split_variant(case.x, case.num_heads, **switches),
     outputs=(("Your result", "out", "(..., num_heads, seq_len, d_head)"),),
@@ -170,7 +169,6 @@ def _merge_facts(got, case, switches) -> dict:
 
 MERGE_CHECKER = Checker(
     name="check_merge_heads",
-    example="check_merge_heads(merge_heads)",
     cases=lambda: MERGE_CASES,
     reference=lambda case, **switches: merge_variant(case.x, **switches),
     outputs=(("Your result", "out", "(..., seq_len, num_heads * d_head)"),),

@@ -129,7 +129,6 @@ def _facts(got, case, switches) -> dict:
 
 CHECKER = Checker(
     name="check_masked_softmax",
-    example="check_masked_softmax(masked_softmax)",
     cases=cases,
     reference=lambda case, **switches: masked_softmax(case.scores, case.mask, **switches),
     outputs=(("Your weights", "weights", "scores.shape"),),

@@ -214,7 +214,6 @@ def _read(raw, case: ModuleCase, expected) -> tuple:
 CHECKER = dataclasses.replace(
     multi_head.CHECKER,
     name="check_multi_head_module",
-    example="check_multi_head_module(MyMultiHeadAttention)",
     cases=cases,
     call=_call,
     read=_read,

@@ -158,7 +158,6 @@ ONE_HEAD = ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True})
 SPLIT_ONLY = ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False})
 CHECKER = Checker(
     name="check_multi_head_attention",
-    example="check_multi_head_attention(multi_head_attention)",
     cases=cases,
     reference=lambda case, **switches: case.reference(**switches),
     outputs=(

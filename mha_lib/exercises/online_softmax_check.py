@@ -82,7 +82,6 @@ def _facts(got, case, switches) -> dict:
 
 CHECKER = Checker(
     name="check_online_softmax",
-    example="check_online_softmax(online_softmax_update)",
     cases=cases,
     reference=online_update,
     outputs=(

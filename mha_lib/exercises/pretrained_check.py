@@ -151,7 +151,6 @@ def _values_fallback(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_load_bert_attention",
-    example="check_load_bert_attention(load_bert_attention)",
     cases=cases,
     reference=reference,
     read=_read,

@@ -105,7 +105,6 @@ def _diagnose(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_qkv_projection",
-    example="check_qkv_projection(project_qkv)",
     cases=cases,
     reference=reference,
     read=_read,

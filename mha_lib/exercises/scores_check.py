@@ -73,7 +73,6 @@ def _other_divisor(got, case, fn) -> bool:
 
 CHECKER = Checker(
     name="check_scores",
-    example="check_scores(attention_scores)",
     cases=cases,
     reference=scores_variant,
     outputs=(("Your scores", "scores", "(..., T_q, T_k)"),),

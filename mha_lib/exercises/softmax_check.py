@@ -85,7 +85,6 @@ def _facts(got, case, switches) -> dict:
 
 CHECKER = Checker(
     name="check_softmax",
-    example="check_softmax(my_softmax)",
     cases=cases,
     reference=softmax_variant,
     outputs=(("Your softmax's result", "out", "x.shape"),),
