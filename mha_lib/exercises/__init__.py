@@ -5,7 +5,9 @@ A checker runs the learner's code on inputs chosen so that classic mistakes cann
 compares the result with the library. When they differ, it names the mistake
 (``result.mistake``) from a table of rows, each the library's answer under one switch
 (``_harness.Checker``, ``_harness.Mistake``), and says how to fix it (``result.message``).
-A checker never raises at the learner, and its messages are deterministic.
+What it says is data: ``messages/<checker>.yml`` holds its templates (``passed``, the
+fallbacks, a message per row, hints). A checker never raises at the learner, and its messages
+are deterministic.
 
 =============================  ===========================================  =================
 checker                        the learner's function                       lesson

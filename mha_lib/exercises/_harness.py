@@ -14,9 +14,11 @@ import re
 import traceback
 import warnings
 from collections.abc import Callable
+from importlib import resources
 from typing import NoReturn
 
 import numpy as np
+import yaml
 
 from .result import CheckResult
 
@@ -118,20 +120,37 @@ class Mistake:
         return (self.variants,) if isinstance(self.variants, dict) else self.variants
 
 
+@functools.cache
+def texts(name: str) -> dict:
+    """What the checker ``name`` tells a learner, from ``messages/<name>.yml``: ``passed``, the
+    fallbacks, ``note``, ``parts`` (templates quoted as ``{part}``), ``hints`` (a case's, by
+    name) and ``messages`` (by row label; ``borrow`` names messages of another checker's file)."""
+    path = resources.files(__package__).joinpath("messages", f"{name}.yml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    borrowed = {}
+    for other, labels in data.pop("borrow", {}).items():
+        borrowed |= {label: texts(other)["messages"][label] for label in labels}
+    return data | {"messages": borrowed | data.get("messages", {})}
+
+
 class Facts(dict):
     """The fields of message templates: a value, or a function computed on first use (for a
-    fact that exists only for some mistakes); a field not in ``makers`` is read from the case
-    (its arguments and ``extra``, e.g. how a fix is worded for it)."""
+    fact that exists only for some mistakes); a part (a template of ``parts``, e.g. how a fix
+    is worded) rendered with these facts; else a field of the case (its arguments and
+    ``extra``)."""
 
-    def __init__(self, makers: dict, case=None):
+    def __init__(self, makers: dict, case=None, parts=None):
         super().__init__()
-        self.makers, self.case = makers, case
+        self.makers, self.case, self.parts = makers, case, parts or {}
 
     def __missing__(self, name):
-        if name not in self.makers:
+        if name in self.parts:
+            self[name] = self.parts[name].format_map(self)
+        elif name in self.makers:
+            maker = self.makers[name]
+            self[name] = maker() if callable(maker) else maker
+        else:
             return getattr(self.case, name)
-        maker = self.makers[name]
-        self[name] = maker() if callable(maker) else maker
         return self[name]
 
 
@@ -197,15 +216,17 @@ class Checker:
     ``messages[row.label]`` and the fallbacks (a template, or ``(got, case, facts) -> message
     or (key, message)``) quote ``facts(got, case, switches)`` and, per output name n,
     ``{n_problem}``, ``{n_shape}``, ``{n_right_shape}``, ``{n_difference}`` (unprefixed: the
-    first wrong output's).
-    """
+    first wrong output's). The texts are data: :func:`texts` of ``name`` fills ``passed``,
+    ``example``, the fallbacks, ``note``, ``parts`` and ``messages``; what the file holds wins
+    over the fields (so a checker made by ``dataclasses.replace`` keeps the texts its file
+    does not give)."""
 
     name: str
-    example: str
     cases: Callable
     reference: Callable
     outputs: tuple
-    passed: str
+    passed: str = ""
+    example: str = ""  # how a learner calls it, e.g. "check_scores(attention_scores)"
     mistakes: tuple = ()
     shape_mistakes: tuple = ()
     raise_mistakes: tuple = ()
@@ -216,6 +237,14 @@ class Checker:
     read: Callable | None = None
     call: Callable = call_case
     note: str = ""
+    parts: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        data = texts(self.name)
+        for field in ("passed", "example", "shape_fallback", "values_fallback", "note"):
+            object.__setattr__(self, field, data.get(field, getattr(self, field)))
+        for field in ("parts", "messages"):
+            object.__setattr__(self, field, getattr(self, field) | data.get(field, {}))
 
     @property
     def tables(self) -> tuple[Mistake, ...]:
@@ -249,9 +278,8 @@ class Checker:
         """The row of ``raise_mistakes`` that explains ``error``: its key, message and label."""
         for row in self.raise_mistakes:
             if row.test(error, case, fn):
-                advice = self.messages[row.label].format_map(
-                    Facts(self.facts(None, case, {}), case)
-                )
+                facts = Facts(self.facts(None, case, {}), case, self.parts)
+                advice = self.messages[row.label].format_map(facts)
                 return row.key, raised_message(error, fn, case.inputs, advice), row.label
         return None
 
@@ -267,7 +295,7 @@ class Checker:
 
     def _diagnose(self, table, got, case, fn, fallback, key) -> NoReturn:
         row, switches = recognise(table, got, self.reference, case, fn) or (None, {})
-        facts = Facts(self._facts(got, case) | self.facts(got, case, switches), case)
+        facts = Facts(self._facts(got, case) | self.facts(got, case, switches), case, self.parts)
         note = f" {self.note.format_map(facts)}" if self.note and key == "wrong_values" else ""
         if row is not None:
             fail(row.key, self.messages[row.label].format_map(facts) + note, row.label)

@@ -9,8 +9,17 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, close, fmt_number, fmt_vector, nonfinite_where_finite
-from .masked_softmax_check import MASK_MESSAGES, MASK_ROWS, WEIGHTS_ROWS, mask_facts, masked_softmax
+from ._harness import (
+    Case,
+    Checker,
+    Mistake,
+    close,
+    fmt_number,
+    fmt_vector,
+    nonfinite_where_finite,
+    texts,
+)
+from .masked_softmax_check import MASK_ROWS, WEIGHTS_ROWS, mask_facts, masked_softmax
 from .result import CheckResult
 
 # A mask with a pattern, True = may attend: not symmetric (T_q=5 ≠ T_k=7), every row and
@@ -27,16 +36,7 @@ PATTERN_MASK = np.array(
     dtype=bool,
 )
 LARGE_INPUT_FACTOR = 25.0  # q and k times 25: scaled scores reach about ±1000
-# Messages shared with the multi-head checkers.
-WRONG_AXIS_MESSAGE = (
-    "Your weights sum to 1 over the {T_q} queries (axis -2) instead of over the {T_k} keys (axis "
-    "-1): {axis_evidence}. Apply the softmax with axis=-1, so that each query's weights over the "
-    "{T_k} keys sum to 1."
-)
-UNSTABLE_MESSAGE = (
-    "With large scores (up to {largest} after scaling) your {broken}: np.exp overflows to inf. "
-    "Subtract each row's maximum before np.exp (a stable softmax); the weights do not change."
-)
+HINTS = texts("check_attention")["hints"]
 
 
 def attention_variant(q, k, v, mask=None, *, divisor=None, values_from_keys=False, **masking):
@@ -109,14 +109,11 @@ def cases() -> list[AttentionCase]:
         AttentionCase(plain | {"mask": None}),
         AttentionCase(
             qkv() | {"mask": PATTERN_MASK.copy()},
-            hint="It worked without a mask, so look at the masking: mask is bool with True = "
-            "may attend.",
+            hint=HINTS["mask"],
         ),
         AttentionCase(
             qkv(2, 3) | {"mask": per_batch_mask},
-            hint="It worked for q (5, 16), so the leading (batch, head) axes are the problem: "
-            "if you wrote k.T, it reverses every axis; swap only the last two with "
-            "np.swapaxes(k, -1, -2).",
+            hint=HINTS["batch_axes"],
         ),
         AttentionCase(large | {"mask": None}, extra={"large": True}),
     ]
@@ -130,7 +127,6 @@ def _facts(got, case, switches) -> dict:
         unstable_facts(got, case)
         | mask_facts(weights, case.mask)
         | {
-            "fix": "np.where(mask, scores, -np.inf)",
             "d_k": d_k,
             "sqrt_d_k": fmt_number(math.sqrt(d_k)),
             "T_q": case.q.shape[-2],
@@ -156,7 +152,6 @@ def _right_weights(got, case, fn) -> bool:
 
 CHECKER = Checker(
     name="check_attention",
-    example="check_attention(attention)",
     cases=cases,
     reference=lambda case, **switches: case.reference(**switches),
     outputs=(
@@ -177,34 +172,6 @@ CHECKER = Checker(
         Mistake("wrong_shape", test=_swapped, name="swapped"),
         Mistake("wrong_shape", test=_weights_shape, name="weights_shape"),
         Mistake("wrong_shape", {"values_from_keys": True}, name="values_from_keys"),
-    ),
-    messages={
-        **MASK_MESSAGES,
-        "unstable_softmax": UNSTABLE_MESSAGE,
-        "missing_scale": "Your weights are softmax(q @ kᵀ) without dividing the scores by √d_k = "
-        "{sqrt_d_k} (d_k = {d_k}), so they are too peaked: the largest weight of query 0 is "
-        "{top} instead of {right_top}. Divide the scores by np.sqrt(d_k) before the softmax.",
-        "scale_by_d": "You divided the scores by d_k = {d_k} instead of √d_k = {sqrt_d_k}, so the "
-        "weights are too flat: the largest weight of query 0 is {top} instead of {right_top}. "
-        "Divide by np.sqrt(d_k).",
-        "softmax_wrong_axis": WRONG_AXIS_MESSAGE,
-        "output_only": "Your weights are right but your output is not: {output_difference}. The "
-        "output is the weighted sum of the values: output = weights @ v.",
-        "swapped": "Your output has shape {output_shape} and your weights {weights_shape}: they "
-        "are swapped. Return (output, weights), with output {output_right_shape} = (..., T_q, "
-        "d_v) first.",
-        "weights_shape": "{weights_problem} There is one weight for each query and each key: "
-        "softmax(q @ kᵀ / √d_k).",
-        "values_from_keys": "{output_problem} Its last axis has d_k entries: the weighted sum is "
-        "over v, output = weights @ v.",
-    },
-    shape_fallback="{output_problem} Multiply the weights by v (not k): output = weights @ v.",
-    values_fallback="Your weights have the right shape {weights_shape} but {weights_difference}. "
-    "Compute softmax(q @ kᵀ / np.sqrt(d_k), axis=-1), masking the scores first.",
-    passed=(
-        "your attention matches mha_lib.scaled_dot_product_attention: T_q=5 queries over "
-        "T_k=7 keys with d_k=16 and d_v=6, without and with a mask, with batch and head "
-        "axes (2, 3), and with scores around ±1000."
     ),
 )
 

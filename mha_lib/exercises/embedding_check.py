@@ -55,17 +55,6 @@ SHAPE_MISTAKES = (
     Mistake("wrong_shape", {"one_hot_only": True}, name="one_hot_not_multiplied"),
     Mistake("wrong_shape", {"transposed_table": True}, name="transposed_table"),
 )
-MESSAGES = {
-    "transposed": "{problem} It is the transpose, with each token's vector as a column: return "
-    "table[token_ids], one row per token.",
-    "columns": "{problem} You took columns of the table (table[:, token_ids]); each token's "
-    "vector is a row of the (vocab_size, d_model) table: table[token_ids].",
-    "one_hot_not_multiplied": "{problem} It is the one-hot matrix (seq_len, vocab_size) = "
-    "{shape}: multiply it by the table, one_hot @ table, to get {result_right_shape}.",
-    "transposed_table": "{problem} Each row holds {vocab_size} numbers (vocab_size), a column of "
-    "the table, so you indexed the transposed table: take rows of the (vocab_size, d_model) "
-    "table, table[token_ids].",
-}
 
 
 def _values_fallback(got, case, facts) -> str:
@@ -98,7 +87,6 @@ def _values_fallback(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_embedding",
-    example="check_embedding(embed_one_hot)",
     cases=cases,
     reference=embedding_variant,
     read=lambda raw, case, expected: to_array(
@@ -106,15 +94,8 @@ CHECKER = Checker(
     ),
     outputs=(("Your result", "result", "(seq_len, d_model)"),),
     facts=_facts,
-    shape_fallback="{problem} Row i must be the table row of token_ids[i], with d_model = "
-    "{d_model} numbers.",
     values_fallback=_values_fallback,
     shape_mistakes=SHAPE_MISTAKES,
-    messages=MESSAGES,
-    passed=(
-        "your lookup returns table[token_ids]: for 10 token ids and a (9, 12) table you return "
-        "the (10, 12) rows, and a second example agrees too."
-    ),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._harness import Case, Checker, Mistake, call_learner
+from ._harness import Case, Checker, Mistake, call_learner, texts
 from .result import CheckResult
 
 AXES = {0: "batch", 2: "seq_len", 3: "d_head"}
@@ -40,17 +40,15 @@ def cases() -> list[Case]:
     """2 key/value heads for 4 query heads; a batch of 2 with 3 key/value heads for 12 (every
     axis a different length); multi-query (1 key/value head for 3); and n_rep = 1 (nothing
     to repeat: multi-head attention)."""
+    hints = texts("check_repeat_kv")["hints"]
     return [
         Case({"x": _x(1, 2, 3, 5, seed=12), "n_rep": 2}),
         Case({"x": _x(2, 3, 5, 2, seed=13), "n_rep": 4},
-             hint="It worked for x of shape (1, 2, 3, 5) with n_rep=2, so look for a number "
-             "written into your code instead of n_rep or x's own shape."),
+             hint=hints["batch"]),
         Case({"x": _x(1, 1, 4, 3, seed=14), "n_rep": 3},
-             hint="It worked with several key/value heads, so the case of one key/value head "
-             "(multi-query attention) is the problem."),
+             hint=hints["multi_query"]),
         Case({"x": _x(2, 4, 3, 2, seed=15), "n_rep": 1},
-             hint="It worked for n_rep > 1, so n_rep = 1 (as many key/value heads as query "
-             "heads: nothing to repeat) is the problem."),
+             hint=hints["no_repeat"]),
     ]  # fmt: skip
 
 
@@ -97,12 +95,9 @@ def _raised_view_of_expanded(error, case, fn) -> bool:
 
 CHECKER = Checker(
     name="check_repeat_kv",
-    example="check_repeat_kv(repeat_kv)",
     cases=cases,
     reference=repeat_reference,
-    outputs=(
-        ("Your result", "repeated", "(batch, num_kv_heads * n_rep, seq_len, d_head)"),
-    ),
+    outputs=(("Your result", "repeated", "(batch, num_kv_heads * n_rep, seq_len, d_head)"),),
     call=_call,
     facts=_facts,
     mistakes=(Mistake("kv_heads_tiled", {"tiled": True}),),
@@ -113,33 +108,6 @@ CHECKER = Checker(
     raise_mistakes=(
         Mistake("raised", test=_raised_repeat_with_dim, name="repeat_with_dim"),
         Mistake("raised", test=_raised_view_of_expanded, name="view_of_expanded"),
-    ),
-    messages={
-        "kv_heads_tiled": "Your heads come out in the order {tiled_order}: the block of {kv} "
-        "key/value heads is tiled (as x.repeat(1, n_rep, 1, 1) does), so query head 1 meets "
-        "key/value head 1 instead of head 0, its group's. Use x.repeat_interleave(n_rep, dim=1), which "
-        "repeats each head in place ({right_order}): key/value head g serves query heads "
-        "g·n_rep to g·n_rep + n_rep − 1.",
-        "wrong_axis": "{problem} You repeated along axis {axis} ({axis_name}); the heads are "
-        "axis 1 of (batch, num_kv_heads, seq_len, d_head): x.repeat_interleave(n_rep, dim=1).",
-        "heads_not_merged": "{problem} The new axis of n_rep copies must be merged with the "
-        "heads axis: x[:, :, None].expand(...) needs .reshape(batch, num_kv_heads * n_rep, "
-        "seq_len, d_head) after it, or use x.repeat_interleave(n_rep, dim=1) directly.",
-        "repeat_with_dim": "Tensor.repeat takes one count per axis and tiles (it would pair "
-        "the wrong heads anyway); the method that repeats each head in place along one axis "
-        "is x.repeat_interleave(n_rep, dim=1).",
-        "view_of_expanded": "expand() only changes the strides (no copy), so .view cannot "
-        "merge the copies with the heads axis; use .reshape(batch, num_kv_heads * n_rep, "
-        "seq_len, d_head), which copies when it must, or x.repeat_interleave(n_rep, dim=1).",
-    },
-    shape_fallback="{problem} Each of the num_kv_heads heads appears n_rep times, so only "
-    "axis 1 grows: x.repeat_interleave(n_rep, dim=1).",
-    values_fallback="{subject} has the right shape {shape} but {difference}. Return copies "
-    "of x's heads, each n_rep times in a row: x.repeat_interleave(n_rep, dim=1).",
-    passed=(
-        "each key/value head is repeated in place for the query heads it serves (0, 0, 1, "
-        "1, …, not 0, 1, 0, 1): 2 key/value heads for 4, a batch with 3 for 12, one for "
-        "3 (multi-query) and n_rep = 1."
     ),
 )
 

@@ -6,7 +6,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, fmt_index
+from ._harness import Case, Checker, Mistake, fmt_index, texts
 from .masked_softmax_check import first_index
 from .result import CheckResult
 
@@ -30,6 +30,8 @@ BATCH_MERGE_FIX = (
     "Swap num_heads and seq_len back first, .transpose(0, 2, 1, 3) → (batch, seq_len, "
     "num_heads, d_head), then reshape to (batch, seq_len, num_heads * d_head)."
 )
+SPLIT_HINTS = texts("check_split_heads")["hints"]
+MERGE_HINTS = texts("check_merge_heads")["hints"]
 # Split: batch=2, seq_len=5, d_model=12, 3 heads of d_head=4; then no batch axis with 4 heads
 # of 3. seq_len, num_heads and d_head always differ, so a missing transpose cannot hide.
 SPLIT_CASES = [
@@ -42,9 +44,7 @@ SPLIT_CASES = [
     ),
     Case(
         {"x": _numbered(5, 12), "num_heads": 4},
-        hint="It worked for x of shape (2, 5, 12) with 3 heads; write the reshape with the leading "
-        "axes left open so any batch shape works: x.reshape(*x.shape[:-1], num_heads, d_head), "
-        "then np.swapaxes(..., -3, -2).",
+        hint=SPLIT_HINTS["no_batch"],
         extra={"layout": "(num_heads, seq_len, d_head) with d_head = 12 / 4 = 3", "fix": SPLIT_FIX},
     ),
 ]
@@ -59,9 +59,7 @@ MERGE_CASES = [
     ),
     Case(
         {"x": _numbered(4, 5, 3)},
-        hint="It worked for x of shape (2, 3, 5, 4); leave the leading axes open so any batch "
-        "shape works: np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], seq_len, num_heads * "
-        "d_head).",
+        hint=MERGE_HINTS["no_batch"],
         extra={
             "layout": "(seq_len, num_heads * d_head) with num_heads * d_head = 4 * 3 = 12",
             "fix": MERGE_FIX,
@@ -131,30 +129,12 @@ def _split_facts(got, case, switches) -> dict:
 
 SPLIT_CHECKER = Checker(
     name="check_split_heads",
-    example="check_split_heads(split_heads)",
     cases=lambda: SPLIT_CASES,
     reference=lambda case, **switches: split_variant(case.x, case.num_heads, **switches),
     outputs=(("Your result", "out", "(..., num_heads, seq_len, d_head)"),),
     facts=_split_facts,
-    shape_fallback="{problem} {fix}",
-    values_fallback="Your result has the right shape {shape} but out{at} holds {holds} instead of "
-    "{wanted}. Head h must hold columns h * d_head to (h + 1) * d_head - 1 of every token: "
-    "{fix_clause}.",
     shape_mistakes=(Mistake("split_without_transpose", {"heads_last": True}, name="heads_last"),),
     mistakes=(Mistake("split_without_transpose", {"transpose": False}),),
-    messages={
-        "heads_last": "{problem} You reshaped to (..., seq_len, num_heads, d_head) but did not "
-        "swap seq_len and num_heads, so no head can attend over all positions: add "
-        "np.swapaxes(x, -3, -2).",
-        "split_without_transpose": "Your result has the right shape {shape} but you only "
-        "reshaped: head 0 at position 1 holds {head_0_position_1} instead of features "
-        "0–{last_feature} of token 1. {fix}",
-    },
-    passed=(
-        "your split gives (2, 3, 5, 4) = (batch, num_heads, seq_len, d_head) for x (2, 5, 12) "
-        "with 3 heads, with every head holding its own columns of every position; also without "
-        "a batch axis."
-    ),
 )
 
 
@@ -187,38 +167,17 @@ def _merge_facts(got, case, switches) -> dict:
     }
 
 
-_HEADS_COMBINED = (
-    "{problem} You %s the {num_heads} heads, which keeps only d_head = {d_head} numbers per "
-    "position: merging keeps every head, side by side (concatenate), {num_heads} * {d_head} = "
-    "{d_model}."
-)
-
-
 MERGE_CHECKER = Checker(
     name="check_merge_heads",
-    example="check_merge_heads(merge_heads)",
     cases=lambda: MERGE_CASES,
     reference=lambda case, **switches: merge_variant(case.x, **switches),
     outputs=(("Your result", "out", "(..., seq_len, num_heads * d_head)"),),
     facts=_merge_facts,
-    shape_fallback="{problem} {fix}",
-    values_fallback="Your result has the right shape {shape} but different values: position t "
-    "must hold head 0, head 1, …, head {last_head} of position t side by side. {fix}",
     shape_mistakes=(
         Mistake("heads_summed", {"combine": "sum"}, name="sum"),
         Mistake("heads_summed", {"combine": "mean"}, name="mean"),
     ),
     mistakes=(Mistake("merge_without_transpose", {"transpose": False}),),
-    messages={
-        "sum": _HEADS_COMBINED % "added",
-        "mean": _HEADS_COMBINED % "averaged",
-        "merge_without_transpose": "Your result has the right shape {shape} but you only "
-        "reshaped: {columns} holds {source} instead of head 1 at position 0. {fix}",
-    },
-    passed=(
-        "your merge gives (2, 5, 12) = (batch, seq_len, num_heads * d_head) for x (2, 3, 5, 4), "
-        "with the heads side by side in order; also without a batch axis."
-    ),
 )
 
 

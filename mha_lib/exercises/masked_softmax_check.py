@@ -8,7 +8,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, fmt_vector, outputs
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, fmt_vector, outputs, texts
 from .result import CheckResult
 
 # True = may attend. T_q=4 ≠ T_k=6, and every row and every column holds both True and
@@ -17,22 +17,6 @@ PATTERN_MASK = np.array(
     [[1, 1, 0, 0, 0, 1], [0, 1, 1, 0, 1, 0], [1, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1]], dtype=bool
 )
 FULLY_MASKED_ROW = 2  # the query of the last case whose keys are all blocked
-# Messages shared with the attention checkers; {fix} is how the course writes the masking.
-MASK_MESSAGES = {
-    "mask_inverted": "Your weights are 0 where the mask is True and non-zero where it is False: "
-    '{leak}. Here True means "may attend" (as in F.scaled_dot_product_attention; '
-    "nn.MultiheadAttention uses the opposite): keep the scores where mask is True, {fix}.",
-    "mask_after_softmax": "You applied the mask after the softmax, so the rows no longer sum to "
-    "1 ({row_sum}). Mask the scores before the softmax: {fix}.",
-    "masked_with_zero": "You set the blocked scores to 0 (or multiplied the scores by the mask), "
-    "but e^0 = 1, so blocked keys still get weight: {leak}. Block them with -inf instead: {fix}.",
-    "nan_weights": "Your weights contain nan or inf: {weights_difference}. If you masked by "
-    "multiplying, 0 * -inf is nan; use {fix}.",
-    "blocked_keys_weighted": "Blocked keys still get weight: {leak}. Set the blocked scores to "
-    "-np.inf before the softmax so that their weights are exactly 0.",
-    "rows_not_normalised": "Each query's weights must sum to 1 over its allowed keys, but "
-    "{row_sum}; {weights_difference}. Use softmax(scores, axis=-1).",
-}
 MASK_ROWS = (  # the masking mistakes, in the order every checker tries them
     Mistake("mask_inverted", {"invert_mask": True}),
     Mistake("mask_after_softmax", {"after_softmax": True}),
@@ -112,6 +96,7 @@ def cases() -> list[Case]:
     """A (4, 6) patterned mask; a (2, 1, 6) padding mask broadcast over batch and queries;
     then a mask with one fully masked query, broadcast over a batch."""
     rng = np.random.default_rng(505)
+    hints = texts("check_masked_softmax")["hints"]
 
     def scores(*shape):
         return (2 * rng.standard_normal(shape)).round(2)
@@ -122,14 +107,11 @@ def cases() -> list[Case]:
         Case({"scores": scores(4, 6), "mask": PATTERN_MASK.copy()}),
         Case(
             {"scores": scores(2, 4, 6), "mask": mha_lib.padding_mask([6, 3], 6)[:, None, :]},
-            hint="It worked with a mask of the scores' own shape, so the broadcasting is the "
-            "problem: a padding mask (2, 1, 6) must broadcast over the 4 queries; "
-            "np.where(mask, scores, -np.inf) does that (scores[~mask] = ... needs equal shapes).",
+            hint=hints["padding_mask"],
         ),
         Case(
             {"scores": scores(2, 4, 6), "mask": with_full_row},
-            hint="It worked while every query could attend to some key; here query "
-            f"{FULLY_MASKED_ROW} has every key blocked, and its weights must be all 0.",
+            hint=hints["fully_masked"].format(row=FULLY_MASKED_ROW),
         ),
     ]
 
@@ -142,13 +124,11 @@ def _facts(got, case, switches) -> dict:
             f"{fmt_vector(got[index])} instead of all 0"
         )
 
-    fix = "np.where(mask, scores, -np.inf), then the softmax"
-    return mask_facts(got, case.mask) | {"fix": fix, "full_row": full_row}
+    return mask_facts(got, case.mask) | {"full_row": full_row}
 
 
 CHECKER = Checker(
     name="check_masked_softmax",
-    example="check_masked_softmax(masked_softmax)",
     cases=cases,
     reference=lambda case, **switches: masked_softmax(case.scores, case.mask, **switches),
     outputs=(("Your weights", "weights", "scores.shape"),),
@@ -161,28 +141,6 @@ CHECKER = Checker(
     ),
     shape_mistakes=(
         Mistake("wrong_shape", test=lambda got, case, fn: got.ndim == 1, name="boolean_indexing"),
-    ),
-    messages={
-        **MASK_MESSAGES,
-        "fully_masked_nan": "Your weights are right except for {full_row} (subtracting the row "
-        "maximum gives -inf - (-inf) = nan, or the e^-inf terms sum to 0 and 0 / 0 = nan). The "
-        "course's convention (mha_lib.softmax) gives such a query all-zero weights: replace a "
-        "maximum of -inf by 0 before subtracting it, and divide only where the row's total is "
-        "above 0, or call mha_lib.softmax.",
-        "large_negative_fill": "Your weights are right except for {full_row}: with a large "
-        "negative number instead of -inf, such a query spreads its weight evenly over the "
-        "blocked keys. Use np.where(mask, scores, -np.inf) and a softmax that gives such a "
-        "query all zeros (as mha_lib.softmax does).",
-        "boolean_indexing": "{problem} Boolean indexing (scores[mask]) keeps only the allowed "
-        "entries, flattened; keep every position with {fix}.",
-    },
-    shape_fallback="{problem} The weights keep the scores' shape; the mask only broadcasts: {fix}.",
-    values_fallback="Your weights have the right shape {shape} but {difference}. Compute {fix} "
-    "over the last axis (the keys).",
-    passed=(
-        "your masked softmax gives blocked keys weight 0 and each query's allowed keys weights "
-        "that sum to 1: a patterned (4, 6) mask, a padding mask (2, 1, 6) broadcast over "
-        "scores (2, 4, 6), and a fully masked query, whose weights are all 0."
     ),
 )
 

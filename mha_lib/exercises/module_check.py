@@ -22,21 +22,11 @@ from ._harness import (
     describe_value,
     fail,
     fmt_shape,
+    texts,
     to_array,
 )
 from .result import CheckResult
 
-TORCH_WORDING = {
-    "split": "x.view(batch, seq_len, num_heads, d_head).transpose(1, 2)",
-    "merge": (
-        "heads.transpose(1, 2).contiguous().view(batch, seq_len, d_model) (.contiguous() "
-        "because the transpose only changed the strides)"
-    ),
-    "fix": "scores.masked_fill(~mask, float('-inf'))",
-    "output_projection": "return self.out_proj(merged)",
-    "output_bias": "out_proj's bias (nn.Linear(d_model, d_model, bias=bias))",
-    "input_biases": "the biases of q_proj, k_proj and v_proj",
-}
 _ARGUMENTS = {True: "query", False: "query, key, value"}  # what forward is called with
 MODULE_LARGE_FACTOR = 16.0  # scores reach about ±1000: e^x overflows float32 and float64
 
@@ -77,10 +67,7 @@ def cases() -> list[ModuleCase]:
         (no_bias, {"bias": False}, False, True, True),
         (huge, {}, True, True, True),
     ]
-    alone_hint = (
-        "It worked with key and value given, so look at the defaults: forward(query) alone "
-        "must attend with key = value = query."
-    )
+    alone_hint = texts("check_multi_head_module")["hints"]["query_alone"]
 
     def float32(value):
         if isinstance(value, mha_lib.MHAParams):
@@ -93,8 +80,11 @@ def cases() -> list[ModuleCase]:
         ModuleCase(
             {name: float32(value) for name, value in args.items()},
             hint=alone_hint if alone else "",
-            extra=TORCH_WORDING
-            | {"constructor": constructor, "self_attention": alone, "need_weights": need_weights}
+            extra={
+                "constructor": constructor,
+                "self_attention": alone,
+                "need_weights": need_weights,
+            }
             | {"new_module": new, "large": args is huge},
         )
         for args, constructor, alone, need_weights, new in calls
@@ -224,19 +214,12 @@ def _read(raw, case: ModuleCase, expected) -> tuple:
 CHECKER = dataclasses.replace(
     multi_head.CHECKER,
     name="check_multi_head_module",
-    example="check_multi_head_module(MyMultiHeadAttention)",
     cases=cases,
     call=_call,
     read=_read,
-    note="(Called: {called}.)",
     facts=lambda got, case, switches: (
         multi_head.facts(got, case, switches)
         | {"called": lambda: f"forward({_ARGUMENTS[case.self_attention]}) with {case.inputs}"}
-    ),
-    passed=(
-        "with known weights loaded into q_proj, k_proj, v_proj and out_proj, your module "
-        "matches mha_lib.multi_head_attention: cross-attention without and with a mask, "
-        "self-attention, 4 heads with kdim=10 and vdim=6, bias=False, and huge scores."
     ),
 )
 

@@ -10,22 +10,13 @@ import numpy as np
 import mha_lib
 
 from . import attention_check as attention
-from ._harness import Case, Checker, Mistake, close, difference_clause, fmt_number
+from ._harness import Case, Checker, Mistake, close, difference_clause, fmt_number, texts
 from .heads_check import merge_variant, split_variant
-from .masked_softmax_check import MASK_MESSAGES, mask_facts
+from .masked_softmax_check import mask_facts
 from .result import CheckResult
 
 D_MODEL = 12
 LARGE_INPUT_FACTOR = 20.0  # query and key times 20: each head's scaled scores reach about ±1000
-# How fixes are spelled for the learner: numpy code (lesson 08); module_check.py has torch's.
-NUMPY_WORDING = {
-    "split": "x.reshape(batch, seq_len, num_heads, d_head).transpose(0, 2, 1, 3)",
-    "merge": "heads.transpose(0, 2, 1, 3).reshape(batch, seq_len, d_model)",
-    "fix": "np.where(mask, scores, -np.inf)",
-    "output_projection": "output = merged @ params.w_o + params.b_o",
-    "output_bias": "params.b_o",
-    "input_biases": "params.b_q, params.b_k and params.b_v",
-}
 
 
 def mha_variant(case, *, num_heads=None, input_biases=True, split_transpose=True, divisor=None,
@@ -94,28 +85,21 @@ def cases() -> list[MultiHeadCase]:
     cross_params = mha_lib.MHAParams.init(D_MODEL, d_key_in=10, d_value_in=6, seed=8)
     plain = sequences(params, 3)
     large = {"query": LARGE_INPUT_FACTOR * plain["query"], "key": LARGE_INPUT_FACTOR * plain["key"]}
-    mask_hint = (
-        "It worked without a mask, so look at the masking: mask is bool with True = may attend, "
-        "and it must broadcast to each head's scores."
-    )
-    widths_hint = (
-        "It worked with 3 heads and equal widths, so look for a place that assumes num_heads=3 "
-        "or key/value widths equal to d_model (d_model is params.w_q.shape[1])."
-    )
+    hints = texts("check_multi_head_attention")["hints"]
     return [
-        MultiHeadCase(plain, extra=NUMPY_WORDING),
+        MultiHeadCase(plain),
         MultiHeadCase(
             sequences(params, 3, mask=attention.PATTERN_MASK.copy()),
-            hint=mask_hint,
-            extra=NUMPY_WORDING,
+            hint=hints["mask"],
         ),
-        MultiHeadCase(sequences(cross_params, 4, (10, 6)), hint=widths_hint, extra=NUMPY_WORDING),
-        MultiHeadCase(plain | large, extra=NUMPY_WORDING | {"large": True}),
+        MultiHeadCase(sequences(cross_params, 4, (10, 6)), hint=hints["widths"]),
+        MultiHeadCase(plain | large, extra={"large": True}),
     ]
 
 
 def facts(got, case, switches) -> dict:
-    """What the messages quote; the fixes are worded by the case (``case.extra``)."""
+    """What the messages quote; the fixes ({split}, {merge}, ...) are the parts of the
+    checker's messages file: numpy code here, torch code for the module checker."""
     (output, weights), (right_output, right_weights) = got, case.reference()
     d_model, num_heads = case.params.d_model, case.num_heads
     d_head = d_model // num_heads
@@ -170,16 +154,10 @@ def _right_weights(got, case, fn) -> bool:
     return got[1] is not None and close(got[1], case.reference()[1])
 
 
-_COMBINED = (
-    "{output_problem} You %s the {num_heads} heads' outputs, leaving d_head = {d_head} numbers "
-    "per position: concatenate the heads side by side instead ({num_heads} * {d_head} = "
-    "{product}), then apply the output projection."
-)
 ONE_HEAD = ({"num_heads": 1}, {"num_heads": 1, "squeeze_heads": True})
 SPLIT_ONLY = ({"split_transpose": False}, {"split_transpose": False, "merge_transpose": False})
 CHECKER = Checker(
     name="check_multi_head_attention",
-    example="check_multi_head_attention(multi_head_attention)",
     cases=cases,
     reference=lambda case, **switches: case.reference(**switches),
     outputs=(
@@ -210,55 +188,6 @@ CHECKER = Checker(
         Mistake("wrong_values", {"weights_unmasked": True}, name="weights_without_mask"),
         Mistake("wrong_values", test=_right_weights, name="after_the_attention"),
         Mistake("wrong_values", test=_right_output, name="weights_only"),
-    ),
-    messages={
-        "mask_inverted": MASK_MESSAGES["mask_inverted"],
-        "unstable_softmax": attention.UNSTABLE_MESSAGE,
-        "heads_summed": _COMBINED % "added",
-        "heads_averaged": _COMBINED % "averaged",
-        "weights_averaged": "{weights_problem} You averaged the weights over the heads; return "
-        "each head's weights (one (T_q, T_k) matrix per head).",
-        "one_head": "{weights_problem} These are the weights of one head over the full d_model: "
-        "split q, k and v into {num_heads} heads of d_head = {d_head} first: {split}.",
-        "d_head_wide_output": "{output_problem} Its last axis has d_head = {d_head} entries: the "
-        "heads must be concatenated, not combined: {merge}.",
-        "weights_shape": "{weights_problem}",
-        "missing_scale": "Your result is multi-head attention without the 1/√d_head scaling "
-        "(d_head = {d_model} / {num_heads} = {d_head}): {evidence}. Divide each head's scores by "
-        "√d_head = {sqrt_d_head} before the softmax.",
-        "scale_by_d": "You divided each head's scores by d_head = {d_head} instead of √d_head = "
-        "{sqrt_d_head}: {evidence}. Use the square root.",
-        "sqrt_d_model": "You divided the scores by √d_model = √{d_model}, but each head compares "
-        "vectors of d_head = {d_head} numbers: {evidence}. Divide by √d_head = {sqrt_d_head}.",
-        "softmax_wrong_axis": attention.WRONG_AXIS_MESSAGE,
-        "split_without_transpose": "You split the heads by reshape alone, so each head mixes "
-        "positions: {evidence}. Reshape to (batch, seq_len, num_heads, d_head), then move the "
-        "heads in front of seq_len: {split}.",
-        "merge_without_transpose": "Your weights are right but you merged the heads by reshape "
-        "alone, which mixes positions: {evidence}. Move seq_len back in front of the heads "
-        "before the reshape: {merge}.",
-        "missing_output_projection": "Your output is the merged heads without the output "
-        "projection: {evidence}. Finish with {output_projection}; W_O mixes what the heads found.",
-        "no_output_bias": "Your output leaves out the output bias: {evidence}. Add {output_bias}.",
-        "no_input_biases": "Your q, k and v leave out their biases: {evidence}. Add "
-        "{input_biases} to the projections.",
-        "weights_without_mask": "Your output is right, but the weights you return ignore the "
-        "mask: {leak}. Return the weights after masking, the ones your output was computed with.",
-        "after_the_attention": "Your weights are right, so the mistake comes after the "
-        "attention: {output_difference}. Merge the heads with {merge}, then {output_projection}.",
-        "weights_only": "Your output is right, but the weights you return are not: "
-        "{weights_difference}. Return each head's weights, the softmax of its masked, scaled "
-        "scores that your output was computed with.",
-    },
-    shape_fallback="{output_problem} Merging the heads side by side gives (batch, T_q, d_model), "
-    "and the output projection keeps that shape: {output_projection}.",
-    values_fallback="Your output has the right shape {output_right_shape} but "
-    "{output_difference}{and_weights}. The steps: project q, k, v; split into heads; "
-    "softmax(q @ kᵀ / √d_head) @ v in each head; merge; output projection.",
-    passed=(
-        "your multi-head attention matches mha_lib.multi_head_attention: batch 2, 5 queries "
-        "over 7 keys, d_model=12 with 3 and with 4 heads, with a mask, with key/value widths "
-        "10 and 6, and with huge scores."
     ),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, fmt_vector, outputs
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, fmt_vector, outputs, texts
 from .result import CheckResult
 
 
@@ -33,6 +33,7 @@ def cases() -> list[Case]:
     """A first block (m = -inf, l = 0); a block that raises the max of row 0 but not of row
     1; scores around 1000; a (2, 3) batch of rows with masked (-inf) keys."""
     rng = np.random.default_rng(1111)
+    hints = texts("check_online_softmax")["hints"]
     big = 1000 + rng.standard_normal((2, 4)).round(2)
     masked = rng.standard_normal((2, 3, 4)).round(2)
     masked[..., 1] = -np.inf  # a key every query must ignore
@@ -42,14 +43,12 @@ def cases() -> list[Case]:
               "scores": np.array([[0.5, 2.0, -1.0], [1.0, 0.0, 0.3]])}),
         Case({"m": np.array([1.0, 3.0]), "l": np.array([1.5, 2.0]),
               "scores": np.array([[2.5, 0.0, 1.0], [0.5, 1.0, 2.0]])},
-             hint="It worked for the first block (m = -inf, l = 0), so the problem is the "
-             "update of a state that already holds a sum."),
+             hint=hints["second_block"]),
         Case({"m": np.array([1001.0, 999.0]), "l": np.array([1.2, 2.5]), "scores": big},
-             hint="It worked for small scores, so look for an np.exp of a large number."),
+             hint=hints["large_scores"]),
         Case({"m": rng.standard_normal((2, 3)).round(2), "l": 1 + rng.random((2, 3)).round(2),
               "scores": masked},
-             hint="It worked for rows of shape (2,), so the batch axes (m of shape (2, 3), "
-             "scores (2, 3, 4)) are the problem: take the max and the sum over axis=-1."),
+             hint=hints["batch_axes"]),
     ]  # fmt: skip
 
 
@@ -81,13 +80,8 @@ def _facts(got, case, switches) -> dict:
     }
 
 
-_STATE = (
-    "For {row} with m = {m}, l = {l} and the new scores {scores}, the right update is "
-    "m_new = {m_new}, l_new = {l_new}; you returned m_new = {got_m}, l_new = {got_l}. "
-)
 CHECKER = Checker(
     name="check_online_softmax",
-    example="check_online_softmax(online_softmax_update)",
     cases=cases,
     reference=online_update,
     outputs=(
@@ -100,33 +94,6 @@ CHECKER = Checker(
         Mistake("sum_not_rescaled", {"rescale": "none"}, evident_in=1),
         Mistake("wrong_values", {"rescale": "inverted"}, name="rescaled_the_wrong_way"),
         Mistake("wrong_values", {"running_max": False}, name="block_max_only"),
-    ),
-    messages={
-        "sum_not_rescaled": _STATE + "You forgot to rescale the old sum when the max changed: "
-        "the terms already in l are exp(x − m), measured from the old max, so multiply l by "
-        "exp(m − m_new) (here {factor}) before adding the new block's terms, l_new = "
-        "l * np.exp(m - m_new) + np.exp(scores - m_new[..., None]).sum(axis=-1).",
-        "rescaled_the_wrong_way": _STATE + "You rescaled the old sum by exp(m_new − m), the "
-        "inverse of the right factor: moving the terms from the old max m to the larger m_new "
-        "makes them smaller, so multiply by exp(m − m_new) ≤ 1 (here {factor}).",
-        "block_max_only": _STATE + "Your new max is the block's own max, but the running max "
-        "must cover every score seen so far (when the block's max is below m, the terms "
-        "measured from it can overflow): m_new = np.maximum(m, scores.max(axis=-1)).",
-        "no_max_subtracted": _STATE + "You add np.exp(scores) without subtracting the max, "
-        "which overflows to inf for scores around 1000 (e^1000 = inf): the running sum must "
-        "hold exp(x − m_new), so keep every exponent ≤ 0 with m_new = np.maximum(m, "
-        "scores.max(axis=-1)) and np.exp(scores - m_new[..., None]).sum(axis=-1).",
-    },
-    shape_fallback="{problem} The running max and sum have one number per query, the shape "
-    "of m: reduce the block with .max(axis=-1) and .sum(axis=-1), and add [..., None] to "
-    "m_new where it meets the (..., n) scores.",
-    values_fallback=_STATE + "Compute m_new = np.maximum(m, "
-    "scores.max(axis=-1)), then l_new = l * np.exp(m - m_new) + np.exp(scores - m_new[..., "
-    "None]).sum(axis=-1).",
-    passed=(
-        "your update keeps the running max and rescales the running sum whenever the max "
-        "rises: a first block from m = -inf, a block that raises the max in one row but not "
-        "the other, scores around 1000, and a (2, 3) batch of rows with masked keys."
     ),
 )
 

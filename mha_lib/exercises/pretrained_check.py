@@ -15,7 +15,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, close, describe_value, fail, fmt_shape
+from ._harness import Case, Checker, Mistake, close, describe_value, fail, fmt_shape, texts
 from .result import CheckResult
 
 FIELDS = ("w_q", "w_k", "w_v", "w_o", "b_q", "b_k", "b_v", "b_o")
@@ -65,7 +65,7 @@ def _bert_attention(d_model: int, seed: int):
 
 
 def cases() -> list[BertCase]:
-    hint = "It worked for d_model=8; look for a size written into your code."
+    hint = texts("check_load_bert_attention")["hints"]["wider"]
     return [
         BertCase(
             {"attention": _bert_attention(d_model, seed)},
@@ -138,24 +138,6 @@ MISTAKES = (
     Mistake("wrong_values", {"biases": False}, name="biases_left_out"),
 )
 
-MESSAGES = {
-    "weight_not_transposed": (
-        "{names} {verb} as stored, not transposed: nn.Linear keeps weight (out, in) and "
-        "computes x @ weight.T + bias, while MHAParams computes x @ w + b, and BERT's square "
-        "{shape} matrices hide the wrong orientation (nothing fails, only the numbers are "
-        "wrong). Use {sources} with .T, so that w = weight.T."
-    ),
-    "query_key_swapped": (
-        "Your w_q and b_q hold the key's weights and your w_k, b_k the query's. Queries come "
-        "from attention.self.query, keys from attention.self.key."
-    ),
-    "biases_left_out": (
-        "Your weights are right but the biases are missing (None or zeros). Each of BERT's four "
-        "Linear layers has a bias: b_q = attention.self.query.bias, and so on, with "
-        "b_o = attention.output.dense.bias."
-    ),
-}
-
 
 def _values_fallback(got, case, facts) -> str:
     right = reference(case)
@@ -169,23 +151,13 @@ def _values_fallback(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_load_bert_attention",
-    example="check_load_bert_attention(load_bert_attention)",
     cases=cases,
     reference=reference,
     read=_read,
     outputs=tuple((f"Your {name}", name, "") for name in FIELDS),
     mistakes=MISTAKES,
-    messages=MESSAGES,
     facts=_facts,
     values_fallback=_values_fallback,
-    shape_fallback=(
-        "{problem} Each w is the Linear's weight transposed, (d_in, d_model), and each b has "
-        "shape (d_model,)."
-    ),
-    passed=(
-        "w = weight.T and b = bias for query, key, value and the output dense layer, with "
-        "d_model 8 and 12: your MHAParams computes x @ w + b exactly as BERT's Linear layers do."
-    ),
 )
 
 

@@ -15,6 +15,7 @@ from ._harness import (
     fail,
     fmt_shape,
     shape_problem,
+    texts,
     to_array,
 )
 from .result import CheckResult
@@ -36,10 +37,7 @@ def cases() -> list[Case]:
         rng.standard_normal((8, 6)),  # w_k (d_in, d_k)
         rng.standard_normal((8, 4)),  # w_v (d_in, d_v)
     )
-    hint = (
-        "It worked with square (8, 8) weights, so look for a place that assumes "
-        "d_model = d_in or d_v = d_k, e.g. a transposed weight."
-    )
+    hint = texts("check_qkv_projection")["hints"]["narrow"]
     return [
         Case({"x": x} | dict(zip(_WEIGHT_NAMES, square))),
         Case({"x": x} | dict(zip(_WEIGHT_NAMES, narrow)), hint=hint),
@@ -107,17 +105,12 @@ def _diagnose(got, case, facts) -> str:
 
 CHECKER = Checker(
     name="check_qkv_projection",
-    example="check_qkv_projection(project_qkv)",
     cases=cases,
     reference=reference,
     read=_read,
     outputs=tuple((f"Your {name}", name, "(seq_len, d_out)") for name in _OUTPUT_NAMES),
     shape_fallback=_diagnose,
     values_fallback=_diagnose,
-    passed=(
-        "q = x @ w_q, k = x @ w_k and v = x @ w_v, also with d_k ≠ d_v: for x of shape "
-        "(10, 8) and weights (8, 6), (8, 6), (8, 4) you return (10, 6), (10, 6), (10, 4)."
-    ),
 )
 
 

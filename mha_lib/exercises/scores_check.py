@@ -8,7 +8,7 @@ import numpy as np
 
 import mha_lib
 
-from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, scale_factor
+from ._harness import Case, Checker, Mistake, fmt_index, fmt_number, scale_factor, texts
 from .result import CheckResult
 
 D_K = 16  # √16 = 4, so a missing or wrong scale is easy to see in the numbers
@@ -17,13 +17,12 @@ D_K = 16  # √16 = 4, so a missing or wrong scale is easy to see in the numbers
 def cases() -> list[Case]:
     """(q, k): first plain (T_q=5, T_k=7, d_k=16), then with batch and head axes."""
     rng = np.random.default_rng(303)
+    hints = texts("check_scores")["hints"]
     return [
         Case({"q": rng.standard_normal((5, D_K)), "k": rng.standard_normal((7, D_K))}),
         Case(
             {"q": rng.standard_normal((2, 3, 5, D_K)), "k": rng.standard_normal((2, 3, 7, D_K))},
-            hint="It worked for q (5, 16) and k (7, 16), so the leading (batch, head) axes are "
-            "the problem: if you wrote k.T, it reverses every axis; swap only the last two with "
-            "np.swapaxes(k, -1, -2).",
+            hint=hints["batch_axes"],
         ),
     ]
 
@@ -72,10 +71,8 @@ def _other_divisor(got, case, fn) -> bool:
     return bool(scale_factor(got, scores_variant(case, divisor="1")))
 
 
-_EVIDENCE = "{at} is {value} instead of {right}"
 CHECKER = Checker(
     name="check_scores",
-    example="check_scores(attention_scores)",
     cases=cases,
     reference=scores_variant,
     outputs=(("Your scores", "scores", "(..., T_q, T_k)"),),
@@ -89,31 +86,6 @@ CHECKER = Checker(
         Mistake("wrong_values", test=_other_divisor, name="other_divisor"),
     ),
     shape_mistakes=(Mistake("wrong_shape", {"keys_first": True}, name="keys_first"),),
-    messages={
-        "missing_scale": "Your scores are q @ kᵀ without the scaling: {at} is {value} but should "
-        "be {raw} / √{d_k} = {right}. Divide by np.sqrt(d_k), where d_k = q.shape[-1] = {d_k}.",
-        "scale_by_d": "Your scores are divided by d_k = {d_k} instead of √d_k = {sqrt_d_k}: {at} "
-        "is {value} but should be {right}. Use np.sqrt(d_k).",
-        "multiplied": "You multiplied q @ kᵀ by √d_k = {sqrt_d_k} instead of dividing by it: "
-        f"{_EVIDENCE}. Use q @ kᵀ / np.sqrt(d_k).",
-        "sqrt_length": "You divided by √{length}, but {length} is {length_name}, not d_k: "
-        f"{_EVIDENCE}. d_k is the width of each query and key, q.shape[-1] = {{d_k}}; divide by "
-        "np.sqrt({d_k}).",
-        "softmax_applied": "Every row of your result sums to 1, so you already applied the "
-        "softmax. Return the scaled scores q @ kᵀ / √d_k; the softmax comes in the next step.",
-        "other_divisor": "Your scores are q @ kᵀ divided by {factor} instead of √d_k = "
-        f"{{sqrt_d_k}} (d_k = q.shape[-1] = {{d_k}}): {_EVIDENCE}.",
-        "keys_first": "{problem} You computed k @ qᵀ: rows must be the {T_q} queries and columns "
-        "the {T_k} keys, so use q @ kᵀ.",
-    },
-    shape_fallback="{problem} Compare each of the {T_q} queries with each of the {T_k} keys: "
-    "q @ kᵀ.",
-    values_fallback="Your scores have the right shape {shape} but {difference}. Compute q @ kᵀ / "
-    "np.sqrt(d_k) with d_k = q.shape[-1] = {d_k}.",
-    passed=(
-        f"your scores equal q @ kᵀ / √d_k = q @ kᵀ / {math.isqrt(D_K)}, also with batch and "
-        "head axes: q (2, 3, 5, 16) and k (2, 3, 7, 16) give (2, 3, 5, 7)."
-    ),
 )
 
 
