@@ -58,26 +58,28 @@ browser: $(STAMP)
 	bash scripts/ensure_browser.sh
 
 # ---- tests -------------------------------------------------------------------------------
-# `make test` runs its stages in two lanes side by side (scripts/test_lanes.sh): the Python lane
-# (lint, unit, nbval) and the site lane (book-check, then browser-test on the site it built).
-# Each lane stops at its first failure; every line a stage prints starts with its name, every
-# stage prints its time, and the closing line gives the total. The lanes share no files: the
-# unit tests build their wheels, bundles and Sphinx projects in temporary folders, and nbval
-# only reads the lessons. The JupyterLab stage (lab-test) runs after both, timed apart.
-# `make lint`, `make unit`, ... run one stage alone.
-PY_LANE := lint unit nbval
-SITE_LANE := book-check browser-test
+# `make test` runs the stages in order, stops at the first that fails, prints each one's time
+# and closes with the total. The JupyterLab stage (lab-test) runs last and is timed apart.
+STAGES := lint unit nbval book-check browser-test
 LAB_TEST := tests/browser/test_jupyterlab.py
 
 test: setup browser
-	@start=$$(date +%s); summary=$$(mktemp); \
-	MAKE="$(MAKE)" SUMMARY="$$summary" bash scripts/test_lanes.sh "$(PY_LANE)" "$(SITE_LANE)"; \
-	status=$$?; total=$$(( $$(date +%s) - start )); times=$$(cat $$summary); rm -f $$summary; \
-	if [ $$status != 0 ]; then echo "make test: FAILED after $$total s ($$times)"; exit $$status; fi; \
+	@start=$$(date +%s); times=""; \
+	for stage in $(STAGES); do \
+		t=$$(date +%s); \
+		$(MAKE) --no-print-directory $$stage; status=$$?; \
+		took=$$(( $$(date +%s) - t )); times="$$times, $${stage%-*} $$took s"; \
+		echo "---- make $$stage: $$took s"; \
+		if [ $$status != 0 ]; then \
+			echo "make test: $$stage FAILED after $$(( $$(date +%s) - start )) s ($${times#, })"; \
+			exit $$status; \
+		fi; \
+	done; \
+	total=$$(( $$(date +%s) - start )); \
 	t=$$(date +%s); $(MAKE) --no-print-directory lab-test; status=$$?; lab=$$(( $$(date +%s) - t )); \
 	echo "---- make lab-test: $$lab s"; \
 	if [ $$status != 0 ]; then echo "make test: lab-test FAILED ($$lab s)"; exit $$status; fi; \
-	echo "make test: all passed in $$total s ($$times); JupyterLab $$lab s apart"
+	echo "make test: all passed in $$total s ($${times#, }); JupyterLab $$lab s apart"
 
 lint: setup
 	$(BIN)/ruff check .
