@@ -22,10 +22,17 @@ JOBS ?= 2
 BROWSER_JOBS ?= 2
 # Tests run in English whatever the reader's shell says: MHA_LANG=ja (for `make lab`) would
 # make every quiz Japanese, unlike the stored outputs; the Japanese tests set it themselves.
-PYTEST := env -u MHA_LANG $(BIN)/python -m pytest
+# Python may write bytecode for the repository's own modules (a machine's
+# PYTHONDONTWRITEBYTECODE=1 made every process compile mha_lib and the tests again).
+PYTEST := env -u MHA_LANG -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+# The stages that run a process per core (unit, nbval, browser) give each process, and each
+# lesson's kernel, one BLAS/OpenMP thread: torch's second thread only spun against the other
+# process (lessons 10 and 12: 25 % less kernel CPU, same outputs). JupyterLab's test runs one
+# lesson at a time and keeps both threads.
+PER_CORE := env OMP_NUM_THREADS=1 $(PYTEST)
 # tests/nbval_lessons.py adds one item per lesson, run in nbval's kernel after its last cell:
 # the kernel's CPU budget and the quiz widget's questions (no third run of every lesson).
-NBVAL := $(PYTEST) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p nbval_lessons \
+NBVAL := $(PER_CORE) -n $(JOBS) --dist loadscope --nbval --nbval-current-env -p nbval_lessons \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 
 .PHONY: help setup browser test lint unit nbval book book-check browser-test lab-test serve lab \
@@ -80,7 +87,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(PYTEST) -n $(JOBS) --dist loadfile tests --ignore=tests/browser
+	$(PER_CORE) -n $(JOBS) --dist loadfile tests --ignore=tests/browser
 
 # nbval in strict mode, twice: stored outputs must be reproduced exactly, run after run.
 nbval: setup
@@ -100,7 +107,7 @@ book-check: setup
 	$(BIN)/python scripts/i18n.py build
 
 browser-test: setup browser
-	$(PYTEST) -n $(BROWSER_JOBS) --dist load tests/browser --ignore=$(LAB_TEST)
+	$(PER_CORE) -n $(BROWSER_JOBS) --dist load tests/browser --ignore=$(LAB_TEST)
 
 # ---- the site and the lessons --------------------------------------------------------------
 # The course bundle (scripts/build_bundle.py): lessons, question banks, the mha_lib wheel,

@@ -104,12 +104,14 @@ def check_button(box, language: str = "en"):
 def give(box, value, language: str = "en") -> None:
     """Enter ``value`` (see ``answer_for``) in the question ``box`` and press "Check"."""
     if isinstance(value, set):
-        for option in box.locator("input[type=radio], input[type=checkbox]").all():
-            chosen = int(option.get_attribute("value")) in value
-            if option.get_attribute("type") == "checkbox":
-                option.set_checked(chosen)
-            elif chosen:
-                option.check()
+        # The options as they stand (one round trip), then a click on each one that must change:
+        # a checkbox whose state differs from the answer, the radio button of the answer.
+        options = box.locator("input[type=radio], input[type=checkbox]")
+        states = options.evaluate_all(
+            "els => els.map(e => [Number(e.value), e.type === 'radio', e.checked])")
+        for index, (option, radio, checked) in enumerate(states):
+            if checked != (option in value) and not (radio and checked):
+                options.nth(index).set_checked(option in value)
     else:
         box.locator("input[type=text]").fill(value)
     check_button(box, language).click()

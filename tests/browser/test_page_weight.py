@@ -2,7 +2,7 @@
 (no other host).
 
 Both come from the page's one cold visit (a fresh browser context, so no cache; see
-``harness.Visit``), after scrolling to the bottom (anything loaded lazily is counted).
+``harness.Visit``); nothing on the site loads lazily (test_site.py), so that load is all.
 
 Bytes: the sum of the response bodies as transferred (``request.sizes()["responseBodySize"]``);
 Python's http.server sends no gzip, so that is each file's size on disk, which the test

@@ -7,6 +7,8 @@
         url: location.href,
         theme: document.documentElement.dataset.theme ?? null,
         lang: document.documentElement.getAttribute("lang"),
+        // Elements that would load only when scrolled to: none, so one load fetches the page.
+        lazy: all("[loading=lazy]").map((el) => el.outerHTML.slice(0, 120)),
         mainText: main ? main.innerText : "",
         math: {
             formulas: all("math").length,
