@@ -30,6 +30,11 @@ from mha_lib.multi_head import multi_head_attention
 from mha_lib.params import MHAParams
 
 
+def _layer_and_inputs(case: MHACase):
+    """The torch layer ``case`` describes, and inputs for it."""
+    return make_torch_mha(case), make_inputs(case)
+
+
 def _check_close(ours, reference, case: MHACase):
     tolerance = TOLERANCE[case.dtype]
     for name, a, b in zip(("output", "weights"), ours, reference, strict=True):
@@ -40,8 +45,7 @@ def _check_close(ours, reference, case: MHACase):
 @prop(120)
 @given(case=mha_cases())
 def test_numpy_multi_head_attention_matches_torch(case):
-    m = make_torch_mha(case)
-    inputs = make_inputs(case)
+    m, inputs = _layer_and_inputs(case)
     params = MHAParams.from_torch(m)
     output, weights = multi_head_attention(
         inputs.query, inputs.key, inputs.value, params, m.num_heads, mask=inputs.mask
@@ -55,8 +59,7 @@ def test_numpy_multi_head_attention_matches_torch(case):
 @prop(120)
 @given(case=mha_cases())
 def test_torch_module_matches_torch(case):
-    m = make_torch_mha(case)
-    inputs = make_inputs(case)
+    m, inputs = _layer_and_inputs(case)
     module = MultiHeadAttention.from_torch(m)
     mask = None if inputs.mask is None else torch.from_numpy(inputs.mask)
     tensors = (torch.from_numpy(x) for x in (inputs.query, inputs.key, inputs.value))
@@ -70,8 +73,7 @@ def test_torch_module_matches_torch(case):
 @prop(40)
 @given(case=mha_cases(dtypes=(np.float64,)))
 def test_torch_module_gradients_match_torch(case):
-    m = make_torch_mha(case)
-    inputs = make_inputs(case)
+    m, inputs = _layer_and_inputs(case)
     module = MultiHeadAttention.from_torch(m)
     mask = None if inputs.mask is None else torch.from_numpy(inputs.mask)
     grads = []
