@@ -119,9 +119,13 @@ def write_configs() -> dict[str, Path]:
 
 
 # ---- builds ----------------------------------------------------------------------------------
+def _jupyter_book_command(*args: str) -> list[str]:
+    return [str(BIN / "jupyter-book"), "build", str(REPO), *args]
+
+
 def _jupyter_book(*args: str) -> float:
     start = time.monotonic()
-    subprocess.run([str(BIN / "jupyter-book"), "build", str(REPO), *args], check=True)
+    subprocess.run(_jupyter_book_command(*args), check=True)
     return time.monotonic() - start
 
 
@@ -149,8 +153,8 @@ def build(strict: bool = True, languages: tuple[str, ...] = LANGUAGES) -> dict[s
     BUILD.mkdir(parents=True, exist_ok=True)
     running = {}
     for language in languages:
-        command = [str(BIN / "jupyter-book"), "build", str(REPO), *flags,
-                   "--config", str(configs[language]), "--path-output", str(BUILD / language)]
+        command = _jupyter_book_command(
+            *flags, "--config", str(configs[language]), "--path-output", str(BUILD / language))
         log = open(BUILD / f"build-{language}.log", "w+", encoding="utf-8")  # noqa: SIM115
         running[language] = (command, log, time.monotonic(), subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, text=True))

@@ -207,9 +207,9 @@ class Visit:
 
     A visit loads the page in a fresh browser context (no cache, no stored answers) with every
     other host blocked, waits until the network is idle (nothing on the site loads lazily, which
-    test_site.py checks, so the load fetched everything), then records what went wrong, every response's size, when each quiz
-    became interactive, the page's text, math, headings, images and download links (see
-    js/page_facts.js), a screenshot, and axe-core's violations in the light theme (and in the
+    test_site.py checks, so the load fetched everything), then records what went wrong, every
+    response's size, when each quiz became interactive, the page's text, math, headings, images
+    and download links (see js/page_facts.js), a screenshot, and axe-core's violations in the light theme (and in the
     dark one on the pages of ``dark_axe_pages()``).
     The pages that only send the reader on (``course.redirect_pages``: the root page that picks
     an edition, each edition's ``index.html``) are visited held still (``held_still``), so
@@ -225,8 +225,7 @@ class Visit:
 
 
 def _wait_until_idle(page, inflight: set, quiet_ms: int = 500, timeout_ms: int = 15_000):
-    """Wait until no request has been in flight for ``quiet_ms`` (Playwright's "networkidle"
-    is not always fired again after a page has scrolled)."""
+    """Wait until none of the page's requests has been in flight for ``quiet_ms``."""
     waited = quiet = 0
     while quiet < quiet_ms:
         assert waited < timeout_ms, f"requests still in flight: {[r.url for r in inflight]}"
